@@ -1,3 +1,29 @@
 //! vodgate: upload signatures and durable event ingestion for Tencent Cloud VOD.
+//!
+//! Two serverless functions share this crate. `sign` authenticates a caller and mints a VOD
+//! client-upload signature; `events` (next milestone) authenticates VOD callbacks and stores
+//! them durably. A `sign` request passes through:
+//!
+//! - [`http`]: request id, log line, CORS, the JSON envelope every answer uses;
+//! - [`jwt`]: who is calling, and may they upload;
+//! - [`policy`]: what the signature allows (server-decided, client choices only where allowed);
+//! - [`attribution`]: the caller sealed into `sourceContext` so events can name the uploader;
+//! - [`signature`]: VOD's HMAC-SHA1 signature over validated parameters;
+//!
+//! with keys from [`key_sources`] (env or Secrets Manager) and configuration from [`config`].
+//! [`serve`] runs a router under Lambda or as a plain HTTP server; [`dev`] holds the local
+//! defaults of the `vodgate` tool.
 
+pub mod attribution;
+pub mod aws;
+pub mod config;
+pub mod dev;
+pub mod http;
+pub mod jwt;
+pub mod key_sources;
+pub mod policy;
 pub mod secret;
+pub mod serve;
+pub mod sign;
+pub mod signature;
+pub mod telemetry;

@@ -117,7 +117,10 @@ mod tests {
     fn list_parses_rotation_order() {
         let list = SecretList::parse(" new ,old").unwrap();
         assert_eq!(list.current().expose(), "new");
-        assert_eq!(list.iter().map(Secret::expose).collect::<Vec<_>>(), ["new", "old"]);
+        assert_eq!(
+            list.iter().map(Secret::expose).collect::<Vec<_>>(),
+            ["new", "old"]
+        );
         assert!(list.contains_ct(b"old"));
         assert!(!list.contains_ct(b"ol"));
     }
@@ -126,7 +129,10 @@ mod tests {
     fn list_refuses_blank_items() {
         assert_eq!(SecretList::parse(""), Err(SecretListError::Empty));
         assert_eq!(SecretList::parse(" "), Err(SecretListError::Empty));
-        assert_eq!(SecretList::parse("a,,b"), Err(SecretListError::BlankItem(2)));
+        assert_eq!(
+            SecretList::parse("a,,b"),
+            Err(SecretListError::BlankItem(2))
+        );
         assert_eq!(SecretList::parse("a,"), Err(SecretListError::BlankItem(2)));
     }
 }

@@ -1,0 +1,178 @@
+//! Local development defaults for the `vodgate` tool.
+//!
+//! A newcomer runs one command and gets both functions on 127.0.0.1:8080 with no configuration.
+//! That needs keys, so the first run generates random ones and keeps them in `.vodgate/` (in the
+//! working directory, git-ignored, readable only by the owner); later runs, `vodgate token` and
+//! `vodgate simulate` read the same file and so agree with the running server. Anything already
+//! set in the environment wins over these defaults. VOD credentials cannot be invented: without
+//! real ones, placeholders let the server run (signatures are well-formed, VOD will refuse them)
+//! and a warning says so.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+
+use crate::config::Env;
+use crate::secret::Secret;
+
+/// Where the dev keys live, relative to the working directory.
+pub const DEV_DIR: &str = ".vodgate";
+/// The placeholder VOD SecretId used when none is configured.
+pub const PLACEHOLDER_SECRET_ID: &str = "AKIDvodgateDevPlaceholder";
+/// The `sub` of dev tokens.
+pub const DEV_SUB: &str = "dev-user";
+
+/// Generated keys, persisted between runs.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DevKeys {
+    jwt_secret: String,
+    context_key: String,
+    callback_key: String,
+}
+
+impl DevKeys {
+    /// Reads `dir/dev-keys.json`, creating it with fresh random keys on first use.
+    pub fn load_or_create(dir: &Path) -> io::Result<Self> {
+        let path = keys_path(dir);
+        match fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!(
+                        "{} is not valid ({e}); delete it to generate new dev keys",
+                        path.display()
+                    ),
+                )
+            }),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                let keys = Self {
+                    jwt_secret: random_key(),
+                    context_key: random_key(),
+                    callback_key: random_alnum(32),
+                };
+                fs::create_dir_all(dir)?;
+                write_private(&path, &serde_json::to_vec_pretty(&keys)?)?;
+                Ok(keys)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Fills every unset variable the local server needs.
+    pub fn apply_defaults(&self, env: &mut Env) {
+        env.set_default("JWT_HS256_SECRET", self.jwt_secret.clone());
+        env.set_default("VODGATE_CONTEXT_KEY", self.context_key.clone());
+        env.set_default("VOD_SECRET_ID", PLACEHOLDER_SECRET_ID);
+        env.set_default("VOD_SECRET_KEY", "vodgate-dev-placeholder-secret-key");
+        env.set_default("VOD_CALLBACK_KEYS", self.callback_key.clone());
+    }
+
+    /// The dev HS256 secret (what `vodgate token` signs with when none is configured).
+    pub fn jwt_secret(&self) -> Secret {
+        Secret::new(self.jwt_secret.as_str())
+    }
+
+    /// The dev callback SignKey.
+    pub fn callback_key(&self) -> Secret {
+        Secret::new(self.callback_key.as_str())
+    }
+}
+
+/// Whether `env` still holds the placeholder VOD credentials.
+pub fn uses_placeholder_credentials(env: &Env) -> bool {
+    env.get("VOD_SECRET_ID") == Some(PLACEHOLDER_SECRET_ID)
+}
+
+#[derive(Serialize)]
+struct DevClaims<'a> {
+    sub: &'a str,
+    scope: &'a str,
+    iat: u64,
+    exp: u64,
+}
+
+/// Mints an HS256 JWT for local use.
+pub fn mint_token(
+    secret: &Secret,
+    sub: &str,
+    scope: &str,
+    ttl_secs: u64,
+) -> Result<String, jsonwebtoken::errors::Error> {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &DevClaims {
+            sub,
+            scope,
+            iat: now,
+            exp: now + ttl_secs,
+        },
+        &jsonwebtoken::EncodingKey::from_secret(secret.expose().as_bytes())?,
+    )
+}
+
+fn keys_path(dir: &Path) -> PathBuf {
+    dir.join("dev-keys.json")
+}
+
+fn random_key() -> String {
+    let bytes: [u8; 32] = rand::random();
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn random_alnum(len: usize) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    (0..len)
+        .map(|_| char::from(ALPHABET[usize::from(rand::random::<u8>()) % 62]))
+        .collect()
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_persist_between_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = DevKeys::load_or_create(dir.path()).unwrap();
+        let second = DevKeys::load_or_create(dir.path()).unwrap();
+        assert_eq!(first.jwt_secret, second.jwt_secret);
+        assert_eq!(first.callback_key.len(), 32);
+        let mode = fs::metadata(keys_path(dir.path())).unwrap().permissions();
+        assert_eq!(
+            std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
+            0o600
+        );
+    }
+
+    #[test]
+    fn environment_wins_over_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = DevKeys::load_or_create(dir.path()).unwrap();
+        let mut env = Env::from_pairs([("VOD_SECRET_ID", "AKIDreal")]);
+        keys.apply_defaults(&mut env);
+        assert_eq!(env.get("VOD_SECRET_ID"), Some("AKIDreal"));
+        assert!(!uses_placeholder_credentials(&env));
+        assert_eq!(env.get("JWT_HS256_SECRET"), Some(keys.jwt_secret.as_str()));
+    }
+}

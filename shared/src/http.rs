@@ -1,0 +1,263 @@
+//! The HTTP edge shared by both functions: the JSON envelope, request ids, the request log line,
+//! CORS, and how any route's error becomes a response.
+//!
+//! Every answer, success or failure, uses the envelope Tencent's sample clients already read:
+//! `{"code":0,"message":"ok","data":{…}}` on success and
+//! `{"code":<status>,"error":"<stable_reason>","message":"<for humans>"}` on failure. `error` is a
+//! stable snake_case string clients can branch on; `message` may change wording.
+//!
+//! One middleware wraps everything: it gives the request an id (API Gateway's own when running
+//! in Lambda, so the two logs correlate), echoes it as `x-request-id` on every response, and
+//! writes the single log line per request. Handlers never log request details themselves; they
+//! leave the caller's `sub` and the error reason in response extensions for that line, which
+//! keeps tokens, signatures and bodies out of logs by construction.
+
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::config::{ConfigError, Env};
+
+/// The response header carrying the request id.
+pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The id of the request being served (a request extension).
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// The authenticated caller's `sub`, left in response extensions for the request log line.
+#[derive(Debug, Clone)]
+pub struct CallerSub(pub String);
+
+/// The stable reason of an error response, left in response extensions for the log line.
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorReason(pub &'static str);
+
+/// An error as the client sees it: status, stable reason, human message.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub reason: &'static str,
+    pub message: String,
+    pub www_authenticate: Option<HeaderValue>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, reason: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            reason,
+            message: message.into(),
+            www_authenticate: None,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    code: u16,
+    error: &'a str,
+    message: &'a str,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            code: self.status.as_u16(),
+            error: self.reason,
+            message: &self.message,
+        };
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if let Some(challenge) = self.www_authenticate {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, challenge);
+        }
+        response.extensions_mut().insert(ErrorReason(self.reason));
+        response
+    }
+}
+
+#[derive(Serialize)]
+struct OkBody<T> {
+    code: u16,
+    message: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<T>,
+}
+
+/// `200 {"code":0,"message":"ok","data":…}`.
+pub fn ok<T: Serialize>(data: T) -> Response {
+    axum::Json(OkBody {
+        code: 0,
+        message: "ok",
+        data: Some(data),
+    })
+    .into_response()
+}
+
+/// `200 {"code":0,"message":"ok"}`.
+pub fn ok_empty() -> Response {
+    axum::Json(OkBody::<()> {
+        code: 0,
+        message: "ok",
+        data: None,
+    })
+    .into_response()
+}
+
+/// `GET /healthz`: the process is up and serving.
+pub async fn healthz() -> Response {
+    ok_empty()
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this route does not accept that method",
+    )
+}
+
+/// Reads a request body up to `limit` bytes: 413 beyond it, 400 if the stream fails.
+pub async fn read_body(body: axum::body::Body, limit: usize) -> Result<bytes::Bytes, ApiError> {
+    axum::body::to_bytes(body, limit).await.map_err(|error| {
+        let too_large = std::error::Error::source(&error)
+            .is_some_and(|cause| cause.is::<http_body_util::LengthLimitError>());
+        if too_large {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("the request body must be at most {limit} bytes"),
+            )
+        } else {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "the request body could not be read",
+            )
+        }
+    })
+}
+
+/// Which browser origins may call the API (`CORS_ALLOWED_ORIGINS`: comma-separated origins, or `*`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Cors {
+    /// No CORS headers: server-to-server and mobile clients only.
+    #[default]
+    Off,
+    Any,
+    Origins(Vec<HeaderValue>),
+}
+
+impl Cors {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let origins = env.list("CORS_ALLOWED_ORIGINS");
+        if origins.is_empty() {
+            return Ok(Self::Off);
+        }
+        if origins.iter().any(|o| o == "*") {
+            return Ok(Self::Any);
+        }
+        origins
+            .iter()
+            .map(|origin| {
+                let valid = (origin.starts_with("https://") || origin.starts_with("http://"))
+                    && !origin.ends_with('/');
+                HeaderValue::from_str(origin).ok().filter(|_| valid).ok_or_else(|| {
+                    ConfigError::invalid(
+                        "CORS_ALLOWED_ORIGINS",
+                        format!("expected origins like https://app.example.com (no path, no trailing slash) or *, got {origin:?}"),
+                    )
+                })
+            })
+            .collect::<Result<_, _>>()
+            .map(Self::Origins)
+    }
+
+    fn layer(&self) -> Option<CorsLayer> {
+        let origin = match self {
+            Self::Off => return None,
+            Self::Any => AllowOrigin::any(),
+            Self::Origins(list) => AllowOrigin::list(list.iter().cloned()),
+        };
+        Some(
+            CorsLayer::new()
+                .allow_origin(origin)
+                .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+                .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+                .expose_headers([REQUEST_ID_HEADER])
+                .max_age(std::time::Duration::from_secs(600)),
+        )
+    }
+}
+
+/// Adds what every function's router needs: JSON 404/405, CORS, request id and the log line.
+pub fn finish(router: Router, cors: &Cors) -> Router {
+    let router = router
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed);
+    let router = match cors.layer() {
+        Some(layer) => router.layer(layer),
+        None => router,
+    };
+    router.layer(axum::middleware::from_fn(request_context))
+}
+
+async fn request_context(mut request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let id = lambda_request_id(&request).unwrap_or_else(random_request_id);
+    let method = request.method().clone();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned());
+    request.extensions_mut().insert(RequestId(id.clone()));
+
+    let mut response = next.run(request).await;
+
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID_HEADER, value);
+    }
+    let status = response.status().as_u16();
+    let sub = response
+        .extensions()
+        .get::<CallerSub>()
+        .map(|s| s.0.as_str());
+    let reason = response.extensions().get::<ErrorReason>().map(|r| r.0);
+    tracing::info!(
+        request_id = %id,
+        method = %method,
+        route = route.as_deref().unwrap_or("unmatched"),
+        status,
+        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        sub,
+        reason,
+        "request"
+    );
+    response
+}
+
+fn lambda_request_id(request: &Request) -> Option<String> {
+    use lambda_http::request::RequestContext;
+    match request.extensions().get::<RequestContext>()? {
+        RequestContext::ApiGatewayV2(context) => context.request_id.clone(),
+        _ => None,
+    }
+    .filter(|id| id.len() <= 128 && id.bytes().all(|b| b.is_ascii_graphic()))
+}
+
+fn random_request_id() -> String {
+    let bytes: [u8; 12] = rand::random();
+    hex::encode(bytes)
+}

@@ -1,0 +1,326 @@
+//! Key sources: where the service's secrets come from, and how they stay fresh.
+//!
+//! Locally every key is an environment variable. In AWS, one Secrets Manager secret (a JSON
+//! object whose keys are the same variable names) overrides them, so keys live in one audited
+//! place and rotate without a deploy. The secret is fetched at start and again once its TTL has
+//! passed; if a refresh fails, or yields a secret that no longer makes a valid configuration, the
+//! last good keys keep serving and a warning is logged. Nothing here is an AWS client unless
+//! `VODGATE_SECRET_ARN` is set.
+//!
+//! This is a small cache written on purpose: the official `aws_secretsmanager_caching` crate
+//! re-enables the SDK's legacy TLS stack through its default features and needs the extra
+//! `DescribeSecret` permission on every refresh.
+//!
+//! Each function turns a [`KeySet`] into the keys it actually uses (parsed lists, decoding keys)
+//! once per fetch, not once per request: [`Keys<T>`] holds that derived value.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use crate::config::{ConfigError, Env};
+use crate::secret::{Secret, SecretList};
+
+/// Every variable a secret may hold. Any subset may be present; secret values win over env.
+pub const SECRET_NAMES: [&str; 6] = [
+    "VOD_SECRET_ID",
+    "VOD_SECRET_KEY",
+    "JWT_HS256_SECRET",
+    "VODGATE_CONTEXT_KEY",
+    "VOD_CALLBACK_KEYS",
+    "VOD_CALLBACK_TOKEN",
+];
+
+const DEFAULT_TTL: Duration = Duration::from_secs(300);
+const FETCH_TIMEOUT: Duration = Duration::from_secs(3);
+const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(30);
+
+/// The raw key values, merged from env and the secret.
+#[derive(Clone, Debug, Default)]
+pub struct KeySet(BTreeMap<&'static str, Secret>);
+
+impl KeySet {
+    /// The secret variables found in `env` (blank values count as unset).
+    pub fn from_env(env: &Env) -> Self {
+        Self(
+            SECRET_NAMES
+                .iter()
+                .filter_map(|&name| Some((name, Secret::new(env.non_empty(name)?))))
+                .collect(),
+        )
+    }
+
+    /// Overlays the fields of a secret's JSON text; unknown fields are ignored (their names are
+    /// returned so the caller can warn), non-string values are an error naming the field.
+    fn overlay(&mut self, secret_json: &str) -> Result<Vec<String>, SecretFormatError> {
+        let object: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(secret_json).map_err(|_| SecretFormatError::NotAnObject)?;
+        let mut unknown = Vec::new();
+        for (field, value) in object {
+            let Some(&name) = SECRET_NAMES.iter().find(|&&n| n == field) else {
+                unknown.push(field);
+                continue;
+            };
+            let serde_json::Value::String(value) = value else {
+                return Err(SecretFormatError::NotAString(name));
+            };
+            if !value.trim().is_empty() {
+                self.0.insert(name, Secret::new(value.trim()));
+            }
+        }
+        Ok(unknown)
+    }
+
+    /// The value of `name`, if present.
+    pub fn get(&self, name: &str) -> Option<&Secret> {
+        self.0.get(name)
+    }
+
+    /// The value of `name`, or a configuration error saying where to put it.
+    pub fn require(&self, name: &'static str) -> Result<&Secret, ConfigError> {
+        self.get(name).ok_or_else(|| {
+            ConfigError::missing(
+                name,
+                "set it in the environment or in the VODGATE_SECRET_ARN secret",
+            )
+        })
+    }
+
+    /// `name` parsed as a comma-separated rotation list, if present.
+    pub fn list(&self, name: &'static str) -> Result<Option<SecretList>, ConfigError> {
+        self.get(name)
+            .map(|secret| {
+                SecretList::parse(secret.expose())
+                    .map_err(|e| ConfigError::invalid(name, e.to_string()))
+            })
+            .transpose()
+    }
+}
+
+/// Why a secret's JSON could not be used. Never carries a value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SecretFormatError {
+    #[error("the secret must be a JSON object of strings keyed by variable name")]
+    NotAnObject,
+    #[error("field {0} must be a JSON string")]
+    NotAString(&'static str),
+}
+
+/// Why keys could not be loaded at start.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyLoadError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("VODGATE_SECRET_ARN: could not read the secret: {0}")]
+    Fetch(String),
+}
+
+/// Where a secret's value is fetched from: one Secrets Manager secret.
+#[derive(Clone, Debug)]
+pub struct SecretsManager {
+    client: aws_sdk_secretsmanager::Client,
+    secret_id: String,
+    ttl: Duration,
+}
+
+impl SecretsManager {
+    /// `secret_id` is the ARN (or name); `ttl` how long a fetched value is fresh.
+    pub fn new(client: aws_sdk_secretsmanager::Client, secret_id: String, ttl: Duration) -> Self {
+        Self {
+            client,
+            secret_id,
+            ttl,
+        }
+    }
+
+    /// Built from `VODGATE_SECRET_ARN` / `VODGATE_SECRET_TTL_SECONDS` with the standard AWS
+    /// configuration chain (region, credentials, `AWS_ENDPOINT_URL`); `None` when no ARN is set.
+    pub async fn from_env(env: &Env) -> Result<Option<Self>, ConfigError> {
+        let Some(arn) = env.non_empty("VODGATE_SECRET_ARN") else {
+            return Ok(None);
+        };
+        let ttl_secs: u64 = env.parse_or(
+            "VODGATE_SECRET_TTL_SECONDS",
+            DEFAULT_TTL.as_secs(),
+            "a whole number of seconds",
+        )?;
+        if !(1..=86_400).contains(&ttl_secs) {
+            return Err(ConfigError::invalid(
+                "VODGATE_SECRET_TTL_SECONDS",
+                format!("must be between 1 and 86400, got {ttl_secs}"),
+            ));
+        }
+        let sdk = crate::aws::sdk_config().await;
+        Ok(Some(Self::new(
+            aws_sdk_secretsmanager::Client::new(&sdk),
+            arn.to_owned(),
+            Duration::from_secs(ttl_secs),
+        )))
+    }
+
+    async fn fetch(&self) -> Result<String, String> {
+        let call = self
+            .client
+            .get_secret_value()
+            .secret_id(&self.secret_id)
+            .send();
+        let output = tokio::time::timeout(FETCH_TIMEOUT, call)
+            .await
+            .map_err(|_| format!("no answer within {} s", FETCH_TIMEOUT.as_secs()))?
+            .map_err(|e| aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string())?;
+        output.secret_string().map(str::to_owned).ok_or_else(|| {
+            "the secret has no SecretString (binary secrets are not supported)".into()
+        })
+    }
+}
+
+/// The keys a function uses, derived from a [`KeySet`], kept fresh from Secrets Manager.
+pub struct Keys<T> {
+    current: RwLock<Arc<T>>,
+    refresh: Option<Refresh<T>>,
+}
+
+type Derive<T> = fn(&KeySet) -> Result<T, ConfigError>;
+
+struct Refresh<T> {
+    env: KeySet,
+    source: SecretsManager,
+    derive: Derive<T>,
+    due: Mutex<Instant>,
+    in_flight: tokio::sync::Mutex<()>,
+}
+
+impl<T> Keys<T> {
+    /// Keys that never change (no secret configured).
+    pub fn fixed(value: T) -> Self {
+        Self {
+            current: RwLock::new(Arc::new(value)),
+            refresh: None,
+        }
+    }
+
+    /// Loads keys from `env` and, if configured, the Secrets Manager secret; fails when the secret
+    /// cannot be read or the merged keys are not a valid configuration.
+    pub async fn load(
+        env: &Env,
+        source: Option<SecretsManager>,
+        derive: Derive<T>,
+    ) -> Result<Self, KeyLoadError> {
+        let env_keys = KeySet::from_env(env);
+        let Some(source) = source else {
+            return Ok(Self::fixed(derive(&env_keys)?));
+        };
+        let json = source.fetch().await.map_err(KeyLoadError::Fetch)?;
+        let value = merge(&env_keys, &json, derive).map_err(|e| match e {
+            MergeError::Format(e) => KeyLoadError::Fetch(e.to_string()),
+            MergeError::Config(e) => KeyLoadError::Config(e),
+        })?;
+        Ok(Self {
+            current: RwLock::new(Arc::new(value)),
+            refresh: Some(Refresh {
+                due: Mutex::new(Instant::now() + source.ttl),
+                env: env_keys,
+                source,
+                derive,
+                in_flight: tokio::sync::Mutex::new(()),
+            }),
+        })
+    }
+
+    /// The current keys. When the TTL has passed, the first caller refreshes them (bounded by a
+    /// short timeout) while concurrent callers keep using the value they have.
+    pub async fn current(&self) -> Arc<T> {
+        if let Some(refresh) = &self.refresh
+            && refresh.is_due()
+            && let Ok(_guard) = refresh.in_flight.try_lock()
+            && refresh.is_due()
+        {
+            let next = match refresh.source.fetch().await {
+                Ok(json) => match merge(&refresh.env, &json, refresh.derive) {
+                    Ok(value) => {
+                        *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(value);
+                        refresh.source.ttl
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "secret refresh gave unusable keys; keeping the last good keys");
+                        RETRY_AFTER_FAILURE.min(refresh.source.ttl)
+                    }
+                },
+                Err(error) => {
+                    tracing::warn!(%error, "secret refresh failed; keeping the last good keys");
+                    RETRY_AFTER_FAILURE.min(refresh.source.ttl)
+                }
+            };
+            *refresh.due.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now() + next;
+        }
+        Arc::clone(&self.current.read().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+impl<T> Refresh<T> {
+    fn is_due(&self) -> bool {
+        Instant::now() >= *self.due.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum MergeError {
+    #[error(transparent)]
+    Format(#[from] SecretFormatError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+}
+
+fn merge<T>(env: &KeySet, json: &str, derive: Derive<T>) -> Result<T, MergeError> {
+    let mut keys = env.clone();
+    let unknown = keys.overlay(json)?;
+    if !unknown.is_empty() {
+        tracing::warn!(fields = ?unknown, "secret has fields vodgate does not use");
+    }
+    Ok(derive(&keys)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_then_secret_overlay() {
+        let env = Env::from_pairs([
+            ("VOD_SECRET_ID", "env-id"),
+            ("VOD_SECRET_KEY", "env-key"),
+            ("OTHER", "x"),
+        ]);
+        let mut keys = KeySet::from_env(&env);
+        assert!(keys.get("OTHER").is_none());
+        let unknown = keys
+            .overlay(r#"{"VOD_SECRET_KEY":"secret-key","JWT_HS256_SECRET":"a,b","note":"x"}"#)
+            .unwrap();
+        assert_eq!(unknown, ["note"]);
+        assert_eq!(keys.get("VOD_SECRET_ID").unwrap().expose(), "env-id");
+        assert_eq!(keys.get("VOD_SECRET_KEY").unwrap().expose(), "secret-key");
+        assert_eq!(
+            keys.list("JWT_HS256_SECRET")
+                .unwrap()
+                .unwrap()
+                .iter()
+                .count(),
+            2
+        );
+    }
+
+    #[test]
+    fn secret_format_errors_never_echo_values() {
+        let mut keys = KeySet::default();
+        assert_eq!(keys.overlay("[1]"), Err(SecretFormatError::NotAnObject));
+        let err = keys.overlay(r#"{"VOD_SECRET_KEY": 12345}"#).unwrap_err();
+        assert_eq!(err, SecretFormatError::NotAString("VOD_SECRET_KEY"));
+        assert!(!err.to_string().contains("12345"));
+    }
+
+    #[test]
+    fn missing_key_names_the_variable() {
+        let err = KeySet::default().require("VOD_SECRET_KEY").unwrap_err();
+        assert_eq!(err.var, "VOD_SECRET_KEY");
+    }
+}

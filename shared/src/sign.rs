@@ -1,0 +1,369 @@
+//! The `sign` function: prove the caller may upload, then mint a VOD upload signature.
+//!
+//! A request flows: bearer token → [`JwtVerifier`] (who is calling, may they upload?) →
+//! [`UploadPolicy`] (what this signature allows) → [`attribution`] (seal who asked into
+//! `sourceContext`/`sessionContext`) → [`signature`] (HMAC-SHA1 with the VOD SecretKey).
+//! Every failure is a [`SignError`], turned into the JSON envelope in one place.
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Serialize;
+
+use crate::attribution::{self, Attribution, UploadId};
+use crate::config::{ConfigError, Env};
+use crate::http::{ApiError, CallerSub, Cors};
+use crate::jwt::{AuthError, Hs256Keys, JwtSettings, JwtVerifier};
+use crate::key_sources::{KeyLoadError, KeySet, Keys, SecretsManager};
+use crate::policy::{PolicyError, SignRequest, UploadPolicy};
+use crate::secret::{Secret, SecretList};
+use crate::signature::UploadSignatureParams;
+
+/// The signature route.
+pub const ROUTE: &str = "/v1/upload-signature";
+/// Sign requests are a few parameters; anything bigger is not a sign request.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+/// The default upload scope a token must carry.
+pub const DEFAULT_UPLOAD_SCOPE: &str = "vod:upload";
+
+/// The keys `sign` uses, derived once per secret fetch.
+pub struct SignKeys {
+    secret_id: String,
+    secret_key: Secret,
+    hs256: Option<Hs256Keys>,
+    context: SecretList,
+}
+
+impl SignKeys {
+    fn derive(keys: &KeySet) -> Result<Self, ConfigError> {
+        let secret_id = keys.require("VOD_SECRET_ID")?.expose().to_owned();
+        let secret_id_ok =
+            secret_id.len() <= 128 && secret_id.bytes().all(|b| b.is_ascii_graphic());
+        if !secret_id_ok {
+            return Err(ConfigError::invalid(
+                "VOD_SECRET_ID",
+                "must be printable ASCII without spaces, at most 128 bytes",
+            ));
+        }
+        Ok(Self {
+            secret_id,
+            secret_key: keys.require("VOD_SECRET_KEY")?.clone(),
+            hs256: keys
+                .list("JWT_HS256_SECRET")?
+                .map(|list| Hs256Keys::new(&list)),
+            context: keys.list("VODGATE_CONTEXT_KEY")?.ok_or_else(|| {
+                ConfigError::missing(
+                    "VODGATE_CONTEXT_KEY",
+                    "the key that seals sourceContext; the events function reads the same one",
+                )
+            })?,
+        })
+    }
+}
+
+/// Everything a `sign` request needs, built once at start.
+pub struct SignState {
+    keys: Keys<SignKeys>,
+    verifier: JwtVerifier,
+    policy: UploadPolicy,
+}
+
+/// Why `sign` could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Keys(#[from] KeyLoadError),
+}
+
+impl SignState {
+    /// Reads configuration, loads keys and fetches the JWKS concurrently.
+    pub async fn from_env(env: &Env) -> Result<Arc<Self>, StartError> {
+        let verifier = JwtVerifier::new(jwt_settings(env)?)
+            .map_err(|e| ConfigError::invalid(e.var(), e.to_string()))?;
+        let policy = UploadPolicy::from_env(env)?;
+        let source = SecretsManager::from_env(env).await?;
+        let (keys, ()) = tokio::join!(
+            Keys::load(env, source, SignKeys::derive),
+            verifier.prefetch()
+        );
+        let keys = keys?;
+        if keys.current().await.hs256.is_none() && env.non_empty("JWT_JWKS_URL").is_none() {
+            return Err(ConfigError::missing(
+                "JWT_HS256_SECRET",
+                "configure JWT_HS256_SECRET, JWT_JWKS_URL, or both, to authenticate callers",
+            )
+            .into());
+        }
+        Ok(Arc::new(Self {
+            keys,
+            verifier,
+            policy,
+        }))
+    }
+}
+
+fn jwt_settings(env: &Env) -> Result<JwtSettings, ConfigError> {
+    let leeway_secs = env.parse_or(
+        "JWT_LEEWAY_SECONDS",
+        30,
+        "a whole number of seconds from 0 to 60",
+    )?;
+    Ok(JwtSettings {
+        jwks_url: env.non_empty("JWT_JWKS_URL").map(str::to_owned),
+        issuer: env.non_empty("JWT_ISSUER").map(str::to_owned),
+        audience: env.non_empty("JWT_AUDIENCE").map(str::to_owned),
+        leeway_secs,
+        upload_scope: match env.get("UPLOAD_SCOPE") {
+            None => Some(DEFAULT_UPLOAD_SCOPE.to_owned()),
+            Some(scope) => Some(scope.trim().to_owned()).filter(|s| !s.is_empty()),
+        },
+    })
+}
+
+/// The `sign` routes: `GET|POST /v1/upload-signature` and `GET /healthz`.
+pub fn routes(state: Arc<SignState>) -> Router {
+    Router::new()
+        .route(ROUTE, get(upload_signature).post(upload_signature))
+        .route("/healthz", get(crate::http::healthz))
+        .with_state(state)
+}
+
+/// The whole `sign` application, as served in every mode.
+pub fn app(state: Arc<SignState>, cors: &Cors) -> Router {
+    crate::http::finish(routes(state), cors)
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Issued {
+    signature: String,
+    upload_id: String,
+    expire_time: u64,
+}
+
+async fn upload_signature(State(state): State<Arc<SignState>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let authorization = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .map(|v| v.to_str().unwrap_or("\u{fffd}"));
+    let keys = state.keys.current().await;
+    let caller = match state
+        .verifier
+        .verify(authorization, keys.hs256.as_ref())
+        .await
+    {
+        Ok(caller) => caller,
+        Err(error) => return SignError::Auth(error).into_response(),
+    };
+    let issued = async {
+        let request = if parts.method == Method::GET {
+            SignRequest::from_query(parts.uri.query().unwrap_or(""))?
+        } else {
+            let bytes = crate::http::read_body(body, MAX_BODY_BYTES)
+                .await
+                .map_err(SignError::Http)?;
+            SignRequest::from_json(&bytes)?
+        };
+        let grant = state.policy.decide(request)?;
+        issue(&keys, &caller.sub, grant, unix_now())
+    }
+    .await;
+    let mut response = match issued {
+        Ok(issued) => crate::http::ok(issued),
+        Err(error) => error.into_response(),
+    };
+    response.extensions_mut().insert(CallerSub(caller.sub));
+    response
+}
+
+fn issue(
+    keys: &SignKeys,
+    sub: &str,
+    grant: crate::policy::Grant,
+    now: u64,
+) -> Result<Issued, SignError> {
+    let upload_id = UploadId::random();
+    let who = Attribution {
+        sub: sub.to_owned(),
+        upload_id: upload_id.clone(),
+        meta: grant.meta,
+    };
+    let context =
+        attribution::seal(&keys.context, &who).map_err(|e| SignError::Internal(e.to_string()))?;
+    let expire_time = now + grant.validity_secs;
+    let mut params =
+        UploadSignatureParams::builder(keys.secret_id.clone(), now, expire_time, rand::random())
+            .source_context(context.clone())
+            .one_time_valid(grant.one_time_valid);
+    if let Some(procedure) = grant.procedure {
+        params = params.procedure(procedure).session_context(context);
+    }
+    if let Some(mode) = grant.task_notify_mode {
+        params = params.task_notify_mode(mode);
+    }
+    if let Some(priority) = grant.task_priority {
+        params = params.task_priority(priority);
+    }
+    if let Some(class_id) = grant.class_id {
+        params = params.class_id(class_id);
+    }
+    if let Some(sub_app_id) = grant.sub_app_id {
+        params = params.vod_sub_app_id(sub_app_id);
+    }
+    if let Some(region) = grant.storage_region {
+        params = params.storage_region(region);
+    }
+    let params = params
+        .build()
+        .map_err(|e| SignError::Internal(e.to_string()))?;
+    Ok(Issued {
+        signature: params.sign(keys.secret_key.expose().as_bytes()),
+        upload_id: upload_id.as_str().to_owned(),
+        expire_time,
+    })
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Everything that can go wrong serving a signature request.
+#[derive(Debug, thiserror::Error)]
+pub enum SignError {
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    #[error("{}", .0.message)]
+    Http(ApiError),
+    /// A bug or misconfiguration that validated inputs should have made impossible.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl IntoResponse for SignError {
+    fn into_response(self) -> Response {
+        let api = match self {
+            Self::Auth(error) => {
+                let status =
+                    StatusCode::from_u16(error.status()).unwrap_or(StatusCode::UNAUTHORIZED);
+                let mut api = ApiError::new(status, error.reason(), error.to_string());
+                api.www_authenticate = match error.reason() {
+                    "missing_token" => Some(HeaderValue::from_static("Bearer realm=\"vodgate\"")),
+                    "invalid_token" | "token_expired" => {
+                        Some(HeaderValue::from_static("Bearer error=\"invalid_token\""))
+                    }
+                    "insufficient_scope" => Some(HeaderValue::from_static(
+                        "Bearer error=\"insufficient_scope\"",
+                    )),
+                    _ => None,
+                };
+                api
+            }
+            Self::Policy(error @ (PolicyError::NotAllowed(_) | PolicyError::ServerOwned(_))) => {
+                ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "param_not_allowed",
+                    error.to_string(),
+                )
+            }
+            Self::Policy(PolicyError::BadRequest(message)) => {
+                ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
+            }
+            Self::Http(api) => api,
+            Self::Internal(detail) => {
+                tracing::error!(error = %detail, "signature could not be issued");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "the signature could not be issued",
+                )
+            }
+        };
+        api.into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::signature::{MacCheck, inspect};
+
+    fn keys() -> SignKeys {
+        SignKeys::derive(&KeySet::from_env(&Env::from_pairs([
+            ("VOD_SECRET_ID", "AKIDtest"),
+            ("VOD_SECRET_KEY", "vod-secret"),
+            ("VODGATE_CONTEXT_KEY", "ctx-key"),
+        ])))
+        .unwrap()
+    }
+
+    fn grant(pairs: &[(&str, &str)]) -> crate::policy::Grant {
+        UploadPolicy::from_env(&Env::from_pairs(pairs.iter().copied()))
+            .unwrap()
+            .decide(SignRequest::default())
+            .unwrap()
+    }
+
+    #[test]
+    fn issued_signature_carries_policy_and_attribution() {
+        let keys = keys();
+        let g = grant(&[
+            ("VOD_PROCEDURE", "Review"),
+            ("VOD_SUB_APP_ID", "1500000001"),
+            ("VOD_CLASS_ID", "3"),
+            ("VOD_STORAGE_REGION", "ap-chongqing"),
+            ("VOD_TASK_NOTIFY_MODE", "Change"),
+        ]);
+        let issued = issue(&keys, "user-1", g, 1_700_000_000).unwrap();
+        assert_eq!(issued.expire_time, 1_700_007_200);
+        let report = inspect(&issued.signature, Some(b"vod-secret"), 1_700_000_100);
+        assert_eq!(report.mac, MacCheck::Valid);
+        assert!(report.is_ok(), "{:?}", report.problems);
+        let get = |k: &str| {
+            report
+                .params
+                .iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.as_str())
+        };
+        assert_eq!(get("secretId"), Some("AKIDtest"));
+        assert_eq!(get("procedure"), Some("Review"));
+        assert_eq!(get("vodSubAppId"), Some("1500000001"));
+        assert_eq!(get("taskNotifyMode"), Some("Change"));
+        let context = get("sourceContext").unwrap();
+        assert_eq!(get("sessionContext"), Some(context));
+        let who = attribution::open(&keys.context, context).unwrap();
+        assert_eq!(who.sub, "user-1");
+        assert_eq!(who.upload_id.as_str(), issued.upload_id);
+    }
+
+    #[test]
+    fn no_session_context_without_a_procedure() {
+        let issued = issue(&keys(), "u", grant(&[]), 1_700_000_000).unwrap();
+        let report = inspect(&issued.signature, Some(b"vod-secret"), 1_700_000_000);
+        assert!(report.params.iter().any(|(k, _)| k == "sourceContext"));
+        assert!(!report.params.iter().any(|(k, _)| k == "sessionContext"));
+    }
+
+    #[test]
+    fn missing_keys_name_the_variable() {
+        let err = SignKeys::derive(&KeySet::from_env(&Env::from_pairs([
+            ("VOD_SECRET_ID", "id"),
+            ("VOD_SECRET_KEY", "k"),
+        ])))
+        .err()
+        .unwrap();
+        assert_eq!(err.var, "VODGATE_CONTEXT_KEY");
+    }
+}

@@ -1,0 +1,205 @@
+//! Shared helpers for the black-box tests: spawn the real binaries, a local AWS endpoint (moto),
+//! and a minimal AWS Lambda Runtime API so a binary runs in Lambda mode.
+#![allow(dead_code)] // each test crate uses a different subset of these helpers
+
+pub mod lambda_runtime;
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+/// A binary of this package, started with a clean environment plus `env`.
+pub struct Spawned {
+    pub child: Child,
+    logs: Arc<Mutex<String>>,
+    stdout: Arc<Mutex<String>>,
+}
+
+impl Spawned {
+    /// Starts `bin` (e.g. `env!("CARGO_BIN_EXE_sign")`) with exactly `env` (plus PATH/HOME).
+    pub fn start(bin: &str, env: &[(&str, &str)]) -> Self {
+        Self::start_in(bin, &[], env, None)
+    }
+
+    pub fn start_in(
+        bin: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+        cwd: Option<&std::path::Path>,
+    ) -> Self {
+        let mut command = Command::new(bin);
+        command
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some(dir) = cwd {
+            command.current_dir(dir);
+        }
+        let mut child = command.spawn().expect("spawn binary");
+        let logs = Arc::new(Mutex::new(String::new()));
+        let stdout = Arc::new(Mutex::new(String::new()));
+        for (pipe, sink) in [
+            (
+                Box::new(child.stderr.take().unwrap()) as Box<dyn std::io::Read + Send>,
+                logs.clone(),
+            ),
+            (Box::new(child.stdout.take().unwrap()), stdout.clone()),
+        ] {
+            std::thread::spawn(move || {
+                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                    let mut sink = sink.lock().unwrap();
+                    sink.push_str(&line);
+                    sink.push('\n');
+                }
+            });
+        }
+        Self {
+            child,
+            logs,
+            stdout,
+        }
+    }
+
+    /// Everything written to stderr so far (the logs, in local mode).
+    pub fn logs(&self) -> String {
+        self.logs.lock().unwrap().clone()
+    }
+
+    /// Everything written to stdout so far.
+    pub fn stdout(&self) -> String {
+        self.stdout.lock().unwrap().clone()
+    }
+
+    /// Waits for the "listening on http://ADDR" line and returns the base URL.
+    pub fn wait_listening(&mut self) -> String {
+        for _ in 0..200 {
+            if let Some(rest) = self.logs().split("listening on ").nth(1) {
+                let url: String = rest.chars().take_while(|c| !c.is_whitespace()).collect();
+                return url.replace("0.0.0.0", "127.0.0.1");
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!(
+                    "binary exited with {status} before listening:\n{}",
+                    self.logs()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        panic!("binary did not start listening:\n{}", self.logs());
+    }
+
+    /// Waits for the process to exit (it is expected to) and returns its exit code.
+    pub fn wait_exit(&mut self) -> i32 {
+        for _ in 0..400 {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                std::thread::sleep(Duration::from_millis(50)); // let the log threads drain
+                return status.code().unwrap_or(-1);
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        panic!("binary did not exit:\n{}", self.logs());
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A local AWS endpoint (moto), one per test process. Panics with instructions if `tests/run`
+/// has not installed it: a missing tool is a failure, never a silent skip.
+pub fn moto_endpoint() -> &'static str {
+    static ENDPOINT: OnceLock<String> = OnceLock::new();
+    ENDPOINT.get_or_init(|| {
+        let python = root().join(".venv/bin/python");
+        assert!(
+            python.exists(),
+            "moto is not installed: run `tests/run` once (it creates .venv with moto)"
+        );
+        let mut child = Command::new(python)
+            .arg(root().join("tests/support/moto_guard.py"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start moto");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            if let Some(Ok(line)) = lines.next() {
+                let _ = tx.send(line);
+            }
+            // Keep reading so the pipe never fills.
+            for _ in lines {}
+        });
+        let line = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("moto did not start within 60 s");
+        let port = line.strip_prefix("ready ").expect("moto ready line");
+        // The child is deliberately leaked: moto_guard.py exits when this process does.
+        std::mem::forget(child);
+        format!("http://127.0.0.1:{port}")
+    })
+}
+
+/// Environment for a child binary talking to moto.
+pub fn aws_env(endpoint: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS_ENDPOINT_URL", endpoint.to_owned()),
+        ("AWS_REGION", "us-east-1".to_owned()),
+        ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
+    ]
+}
+
+/// An SDK config for in-process calls to moto.
+pub async fn aws_config(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region("us-east-1")
+        .endpoint_url(endpoint)
+        .test_credentials()
+        .load()
+        .await
+}
+
+/// An HS256 JWT with the given claims, signed with `secret`.
+pub fn hs256(secret: &str, claims: &serde_json::Value) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()).unwrap(),
+    )
+    .unwrap()
+}
+
+/// Seconds since the Unix epoch.
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// A valid uploader token for `sub`.
+pub fn upload_token(secret: &str, sub: &str) -> String {
+    hs256(
+        secret,
+        &serde_json::json!({"sub": sub, "scope": "openid vod:upload", "exp": now() + 600}),
+    )
+}

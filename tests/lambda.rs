@@ -1,0 +1,139 @@
+//! Lambda mode: API Gateway HTTP API (payload v2) events, through `lambda_http`.
+//!
+//! Two levels: the router fed fixtures via `lambda_http::request::from_str` (fast, in process),
+//! and the real `sign` binary running under a local Lambda Runtime API, which is how AWS runs it.
+
+mod common;
+
+use common::lambda_runtime::RuntimeApi;
+use common::{Spawned, upload_token};
+use serde_json::Value;
+use tower::ServiceExt as _;
+use vodgate::config::Env;
+use vodgate::http::Cors;
+use vodgate::sign::{self, SignState};
+use vodgate::signature::{MacCheck, inspect};
+
+const JWT_SECRET: &str = "lambda-jwt-secret-0123456789abcdef";
+const VOD_KEY: &str = "lambda-vod-secret-key";
+
+fn env() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("VOD_SECRET_ID", "AKIDlambda"),
+        ("VOD_SECRET_KEY", VOD_KEY),
+        ("JWT_HS256_SECRET", JWT_SECRET),
+        ("VODGATE_CONTEXT_KEY", "lambda-context-key"),
+        ("CORS_ALLOWED_ORIGINS", "https://app.example.com"),
+    ]
+}
+
+fn fixture(name: &str, token: &str) -> String {
+    std::fs::read_to_string(common::root().join("tests/fixtures/apigw").join(name))
+        .unwrap()
+        .replace("{{TOKEN}}", token)
+}
+
+async fn in_process(name: &str) -> (u16, http::HeaderMap, Value) {
+    let state = SignState::from_env(&Env::from_pairs(env())).await.unwrap();
+    let cors = Cors::from_env(&Env::from_pairs(env())).unwrap();
+    let request =
+        lambda_http::request::from_str(&fixture(name, &upload_token(JWT_SECRET, "lambda-user")))
+            .expect("fixture is an API Gateway v2 event");
+    let response = sign::app(state, &cors).oneshot(request).await.unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap()
+    };
+    (status, headers, body)
+}
+
+#[tokio::test]
+async fn router_answers_api_gateway_fixtures() {
+    for name in [
+        "sign_post.json",
+        "sign_post_base64.json",
+        "sign_get_query.json",
+    ] {
+        let (status, headers, body) = in_process(name).await;
+        assert_eq!(status, 200, "{name}: {body}");
+        let report = inspect(
+            body["data"]["signature"].as_str().unwrap(),
+            Some(VOD_KEY.as_bytes()),
+            common::now(),
+        );
+        assert_eq!(report.mac, MacCheck::Valid, "{name}");
+        // API Gateway's request id is reused, so both logs correlate.
+        assert!(
+            headers["x-request-id"]
+                .to_str()
+                .unwrap()
+                .starts_with("apigw-sign-"),
+            "{name}"
+        );
+    }
+    let (status, _, body) = in_process("sign_no_token.json").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("missing_token"))
+    );
+    let (status, _, body) = in_process("sign_forbidden_param.json").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("param_not_allowed"))
+    );
+    let (status, headers, _) = in_process("sign_preflight.json").await;
+    assert!((200..300).contains(&status));
+    assert_eq!(
+        headers["access-control-allow-origin"],
+        "https://app.example.com"
+    );
+    let (status, _, body) = in_process("healthz.json").await;
+    assert_eq!((status, body["code"].as_u64()), (200, Some(0)));
+}
+
+#[tokio::test]
+async fn binary_runs_under_the_lambda_runtime_api() {
+    let runtime = RuntimeApi::start().await;
+    let mut child_env: Vec<(&str, String)> =
+        env().into_iter().map(|(k, v)| (k, v.to_owned())).collect();
+    child_env.extend(runtime.env());
+    let pairs: Vec<(&str, &str)> = child_env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let server = Spawned::start(env!("CARGO_BIN_EXE_sign"), &pairs);
+
+    let token = upload_token(JWT_SECRET, "lambda-user");
+    let event: Value = serde_json::from_str(&fixture("sign_post.json", &token)).unwrap();
+    let response = runtime
+        .invoke(event)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", server.logs()));
+    assert_eq!(response["statusCode"], 200, "{response}");
+    let body: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+    let report = inspect(
+        body["data"]["signature"].as_str().unwrap(),
+        Some(VOD_KEY.as_bytes()),
+        common::now(),
+    );
+    assert_eq!(report.mac, MacCheck::Valid);
+    assert_eq!(response["headers"]["x-request-id"], "apigw-sign-post");
+
+    let event: Value = serde_json::from_str(&fixture("sign_no_token.json", "")).unwrap();
+    let response = runtime.invoke(event).await.unwrap();
+    assert_eq!(response["statusCode"], 401);
+
+    // Lambda's log format controls are honoured: JSON lines on stdout, still no token.
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let stdout = server.stdout();
+    let request_line = stdout
+        .lines()
+        .find(|l| l.contains("apigw-sign-post"))
+        .unwrap_or_else(|| panic!("request log line:\n{stdout}"));
+    let line: Value = serde_json::from_str(request_line).expect("JSON log line");
+    assert_eq!(line["fields"]["status"], 200);
+    assert!(!stdout.contains(&token) && !stdout.contains(VOD_KEY));
+}

@@ -1,0 +1,191 @@
+//! Keys from AWS Secrets Manager, against a local AWS endpoint (moto).
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Spawned, aws_config, aws_env, moto_endpoint, now, upload_token};
+use serde_json::json;
+use vodgate::config::{ConfigError, Env};
+use vodgate::key_sources::{KeyLoadError, KeySet, Keys, SecretsManager};
+use vodgate::signature::{MacCheck, inspect};
+
+async fn client() -> aws_sdk_secretsmanager::Client {
+    aws_sdk_secretsmanager::Client::new(&aws_config(moto_endpoint()).await)
+}
+
+async fn create_secret(
+    client: &aws_sdk_secretsmanager::Client,
+    value: serde_json::Value,
+) -> String {
+    let name = format!("vodgate-test-{}", rand::random::<u64>());
+    client
+        .create_secret()
+        .name(&name)
+        .secret_string(value.to_string())
+        .send()
+        .await
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_owned()
+}
+
+fn vod_key(keys: &KeySet) -> Result<String, ConfigError> {
+    Ok(keys.require("VOD_SECRET_KEY")?.expose().to_owned())
+}
+
+#[tokio::test]
+async fn secret_wins_over_env_and_refreshes_after_ttl() {
+    let client = client().await;
+    let arn = create_secret(&client, json!({"VOD_SECRET_KEY": "from-secret-1"})).await;
+    let env = Env::from_pairs([("VOD_SECRET_KEY", "from-env")]);
+    let source = SecretsManager::new(client.clone(), arn.clone(), Duration::from_secs(1));
+    let keys = Keys::load(&env, Some(source), vod_key).await.unwrap();
+    assert_eq!(*keys.current().await, "from-secret-1");
+
+    client
+        .put_secret_value()
+        .secret_id(&arn)
+        .secret_string(json!({"VOD_SECRET_KEY": "from-secret-2"}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        *keys.current().await,
+        "from-secret-1",
+        "fresh until the TTL passes"
+    );
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(*keys.current().await, "from-secret-2");
+}
+
+#[tokio::test]
+async fn failed_refresh_keeps_serving_the_last_good_keys() {
+    let client = client().await;
+    let arn = create_secret(&client, json!({"VOD_SECRET_KEY": "good"})).await;
+    let source = SecretsManager::new(client.clone(), arn.clone(), Duration::from_secs(1));
+    let keys = Keys::load(&Env::default(), Some(source), vod_key)
+        .await
+        .unwrap();
+
+    // The secret becomes unusable: first malformed, then gone altogether.
+    client
+        .put_secret_value()
+        .secret_id(&arn)
+        .secret_string("not json")
+        .send()
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(*keys.current().await, "good");
+    client
+        .delete_secret()
+        .secret_id(&arn)
+        .force_delete_without_recovery(true)
+        .send()
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(*keys.current().await, "good");
+}
+
+#[tokio::test]
+async fn unreadable_secret_fails_start_with_a_clear_error() {
+    let client = client().await;
+    let missing = "arn:aws:secretsmanager:us-east-1:123456789012:secret:absent-AbCdEf";
+    let source = SecretsManager::new(client.clone(), missing.to_owned(), Duration::from_secs(60));
+    let error = Keys::load(&Env::default(), Some(source), vod_key)
+        .await
+        .err()
+        .unwrap();
+    assert!(matches!(error, KeyLoadError::Fetch(_)), "{error}");
+    assert!(
+        error
+            .to_string()
+            .starts_with("VODGATE_SECRET_ARN: could not read the secret")
+    );
+
+    let arn = create_secret(&client, json!({"VOD_SECRET_KEY": 42})).await;
+    let source = SecretsManager::new(client, arn, Duration::from_secs(60));
+    let error = Keys::load(&Env::default(), Some(source), vod_key)
+        .await
+        .err()
+        .unwrap();
+    assert!(
+        error
+            .to_string()
+            .contains("VOD_SECRET_KEY must be a JSON string"),
+        "{error}"
+    );
+    assert!(!error.to_string().contains("42"));
+}
+
+#[tokio::test]
+async fn sign_binary_reads_its_keys_from_the_secret() {
+    let client = client().await;
+    let arn = create_secret(
+        &client,
+        json!({
+            "VOD_SECRET_ID": "AKIDfromsecret",
+            "VOD_SECRET_KEY": "vod-key-from-secret",
+            "JWT_HS256_SECRET": "jwt-from-secret-0123456789abcdef",
+            "VODGATE_CONTEXT_KEY": "ctx-from-secret"
+        }),
+    )
+    .await;
+    let mut env: Vec<(&str, String)> = aws_env(moto_endpoint());
+    env.extend([
+        ("PORT", "0".to_owned()),
+        ("VODGATE_SECRET_ARN", arn),
+        (
+            "VOD_SECRET_KEY",
+            "env-key-that-the-secret-overrides".to_owned(),
+        ),
+    ]);
+    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut server = Spawned::start(env!("CARGO_BIN_EXE_sign"), &pairs);
+    let base = server.wait_listening();
+
+    let response = reqwest::Client::new()
+        .post(format!("{base}/v1/upload-signature"))
+        .bearer_auth(upload_token(
+            "jwt-from-secret-0123456789abcdef",
+            "secret-user",
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
+    let report = inspect(
+        body["data"]["signature"].as_str().unwrap(),
+        Some(b"vod-key-from-secret"),
+        now(),
+    );
+    assert_eq!(report.mac, MacCheck::Valid);
+    assert!(
+        report
+            .params
+            .contains(&("secretId".to_owned(), "AKIDfromsecret".to_owned()))
+    );
+    let logs = server.logs();
+    assert!(!logs.contains("vod-key-from-secret") && !logs.contains("jwt-from-secret"));
+
+    // A secret that cannot be read stops start-up with one clear line.
+    let mut env = aws_env(moto_endpoint());
+    env.push((
+        "VODGATE_SECRET_ARN",
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:nope-AbCdEf".to_owned(),
+    ));
+    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut failing = Spawned::start(env!("CARGO_BIN_EXE_sign"), &pairs);
+    assert_eq!(failing.wait_exit(), 1);
+    assert!(
+        failing
+            .logs()
+            .contains("VODGATE_SECRET_ARN: could not read the secret"),
+        "{}",
+        failing.logs()
+    );
+}

@@ -1,0 +1,324 @@
+//! The real `sign` binary, driven over HTTP.
+
+mod common;
+
+use common::{Spawned, hs256, now, upload_token};
+use serde_json::{Value, json};
+use vodgate::signature::{MacCheck, inspect};
+
+const JWT_SECRET: &str = "black-box-jwt-secret-0123456789abcdef";
+const VOD_KEY: &str = "black-box-vod-secret-key";
+const CONTEXT_KEY: &str = "black-box-context-key";
+
+fn env() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("PORT", "0"),
+        ("VOD_SECRET_ID", "AKIDblackbox"),
+        ("VOD_SECRET_KEY", VOD_KEY),
+        ("JWT_HS256_SECRET", JWT_SECRET),
+        ("VODGATE_CONTEXT_KEY", CONTEXT_KEY),
+        ("VOD_PROCEDURE", "Review"),
+        ("VOD_SUB_APP_ID", "1500000001"),
+        ("SIGN_ALLOWED_PROCEDURES", "Transcode"),
+        ("CORS_ALLOWED_ORIGINS", "https://app.example.com"),
+    ]
+}
+
+struct Sign {
+    server: Spawned,
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Sign {
+    fn start() -> Self {
+        let mut server = Spawned::start(env!("CARGO_BIN_EXE_sign"), &env());
+        let base = server.wait_listening();
+        Self {
+            server,
+            base,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    async fn call(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> (u16, reqwest::header::HeaderMap, Value) {
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text:?}"));
+        assert!(
+            headers.contains_key("x-request-id"),
+            "every response carries x-request-id"
+        );
+        (status, headers, body)
+    }
+
+    async fn post(
+        &self,
+        token: Option<&str>,
+        body: &str,
+    ) -> (u16, reqwest::header::HeaderMap, Value) {
+        let mut request = self
+            .http
+            .post(format!("{}/v1/upload-signature", self.base))
+            .body(body.to_owned());
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        self.call(request).await
+    }
+}
+
+fn param<'a>(params: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
+#[tokio::test]
+async fn signs_for_an_authenticated_uploader() {
+    let app = Sign::start();
+    let token = upload_token(JWT_SECRET, "user-42");
+    let (status, _, body) = app.post(Some(&token), r#"{"meta":"post_9"}"#).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["code"], 0);
+    assert_eq!(body["message"], "ok");
+    let signature = body["data"]["signature"].as_str().unwrap();
+    let expire_time = body["data"]["expireTime"].as_u64().unwrap();
+    assert!((now() + 7_190..=now() + 7_210).contains(&expire_time));
+
+    let report = inspect(signature, Some(VOD_KEY.as_bytes()), now());
+    assert_eq!(report.mac, MacCheck::Valid);
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert_eq!(param(&report.params, "secretId"), Some("AKIDblackbox"));
+    assert_eq!(param(&report.params, "procedure"), Some("Review"));
+    assert_eq!(param(&report.params, "vodSubAppId"), Some("1500000001"));
+    assert_eq!(
+        param(&report.params, "expireTime"),
+        Some(expire_time.to_string().as_str())
+    );
+    let context = param(&report.params, "sourceContext").unwrap();
+    assert_eq!(param(&report.params, "sessionContext"), Some(context));
+    let keys = vodgate::secret::SecretList::parse(CONTEXT_KEY).unwrap();
+    let who = vodgate::attribution::open(&keys, context).unwrap();
+    assert_eq!(who.sub, "user-42");
+    assert_eq!(
+        who.upload_id.as_str(),
+        body["data"]["uploadId"].as_str().unwrap()
+    );
+    assert_eq!(who.meta.unwrap().as_str(), "post_9");
+
+    // Tencent's sample clients call GET; parameters come from the query string.
+    let get = app
+        .http
+        .get(format!(
+            "{}/v1/upload-signature?procedure=Transcode",
+            app.base
+        ))
+        .bearer_auth(&token);
+    let (status, _, body) = app.call(get).await;
+    assert_eq!(status, 200, "{body}");
+    let report = inspect(
+        body["data"]["signature"].as_str().unwrap(),
+        Some(VOD_KEY.as_bytes()),
+        now(),
+    );
+    assert_eq!(param(&report.params, "procedure"), Some("Transcode"));
+
+    // Each call mints a fresh signature and upload id.
+    let (_, _, again) = app.post(Some(&token), "").await;
+    assert_ne!(again["data"]["uploadId"], body["data"]["uploadId"]);
+}
+
+#[tokio::test]
+async fn refuses_with_clear_errors() {
+    let app = Sign::start();
+    let token = upload_token(JWT_SECRET, "user-1");
+    let no_scope = hs256(
+        JWT_SECRET,
+        &json!({"sub": "u", "scope": "openid", "exp": now() + 600}),
+    );
+    let expired = hs256(
+        JWT_SECRET,
+        &json!({"sub": "u", "scope": "vod:upload", "exp": now() - 3600}),
+    );
+
+    let (status, headers, body) = app.post(None, "").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("missing_token"))
+    );
+    assert_eq!(body["code"], 401);
+    assert!(
+        headers["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Bearer")
+    );
+
+    let (status, headers, body) = app.post(Some("not.a.jwt"), "").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_token"))
+    );
+    assert_eq!(
+        headers["www-authenticate"],
+        "Bearer error=\"invalid_token\""
+    );
+
+    let (status, _, body) = app.post(Some(&expired), "").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("token_expired"))
+    );
+
+    let (status, _, body) = app.post(Some(&no_scope), "").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("insufficient_scope"))
+    );
+
+    for (request, status, reason) in [
+        (r#"{"procedure":"Expensive"}"#, 403, "param_not_allowed"),
+        (r#"{"classId":9}"#, 403, "param_not_allowed"),
+        (r#"{"sourceContext":"mine"}"#, 403, "param_not_allowed"),
+        (r#"{"sessionContext":"mine"}"#, 403, "param_not_allowed"),
+        (r#"{"procedur":"typo"}"#, 400, "bad_request"),
+        (r#"{"meta":"has space"}"#, 400, "bad_request"),
+        ("not json", 400, "bad_request"),
+        ("[]", 400, "bad_request"),
+    ] {
+        let (got, _, body) = app.post(Some(&token), request).await;
+        assert_eq!(
+            (got, body["error"].as_str()),
+            (status, Some(reason)),
+            "{request}: {body}"
+        );
+        assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
+    }
+
+    let (status, _, body) = app.post(Some(&token), &"x".repeat(64 * 1024)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (413, Some("payload_too_large"))
+    );
+
+    let (status, _, body) = app.call(app.http.get(format!("{}/nope", app.base))).await;
+    assert_eq!((status, body["error"].as_str()), (404, Some("not_found")));
+    let (status, _, body) = app
+        .call(app.http.delete(format!("{}/v1/upload-signature", app.base)))
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (405, Some("method_not_allowed"))
+    );
+}
+
+#[tokio::test]
+async fn health_and_cors() {
+    let app = Sign::start();
+    let (status, _, body) = app
+        .call(app.http.get(format!("{}/healthz", app.base)))
+        .await;
+    assert_eq!((status, body["code"].as_u64()), (200, Some(0)));
+
+    let preflight = app
+        .http
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{}/v1/upload-signature", app.base),
+        )
+        .header("origin", "https://app.example.com")
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "authorization,content-type",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(preflight.status().is_success());
+    assert_eq!(
+        preflight.headers()["access-control-allow-origin"],
+        "https://app.example.com"
+    );
+    assert!(preflight.headers().contains_key("x-request-id"));
+
+    let token = upload_token(JWT_SECRET, "u");
+    let foreign = app
+        .http
+        .post(format!("{}/v1/upload-signature", app.base))
+        .header("origin", "https://evil.example")
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        !foreign
+            .headers()
+            .contains_key("access-control-allow-origin")
+    );
+}
+
+#[tokio::test]
+async fn logs_carry_no_secrets_tokens_or_signatures() {
+    let app = Sign::start();
+    let token = upload_token(JWT_SECRET, "log-user");
+    let (_, _, body) = app.post(Some(&token), "").await;
+    let signature = body["data"]["signature"].as_str().unwrap().to_owned();
+    app.post(Some("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.bad"), "")
+        .await;
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let logs = app.server.logs();
+    assert!(
+        logs.contains("request_id="),
+        "one line per request:\n{logs}"
+    );
+    assert!(
+        logs.contains("sub=\"log-user\"") || logs.contains("sub=log-user"),
+        "{logs}"
+    );
+    for secret in [
+        JWT_SECRET,
+        VOD_KEY,
+        CONTEXT_KEY,
+        &token,
+        &signature,
+        "eyJhbGciOiJIUzI1NiJ9",
+    ] {
+        assert!(!logs.contains(secret), "log leaks {secret:.12}…:\n{logs}");
+    }
+}
+
+#[tokio::test]
+async fn bad_configuration_fails_fast_naming_the_variable() {
+    for (var, value, expected) in [
+        ("VODGATE_CONTEXT_KEY", "", "VODGATE_CONTEXT_KEY"),
+        ("VOD_TASK_PRIORITY", "99", "VOD_TASK_PRIORITY"),
+        ("JWT_LEEWAY_SECONDS", "600", "JWT_LEEWAY_SECONDS"),
+        ("SIGN_VALIDITY_SECONDS", "99999999", "SIGN_VALIDITY_SECONDS"),
+        ("JWT_HS256_SECRET", "", "JWT_HS256_SECRET"),
+        ("PORT", "http", "PORT"),
+        (
+            "CORS_ALLOWED_ORIGINS",
+            "app.example.com",
+            "CORS_ALLOWED_ORIGINS",
+        ),
+    ] {
+        let mut env = env();
+        env.retain(|(k, _)| *k != var);
+        env.push((var, value));
+        let mut server = Spawned::start(env!("CARGO_BIN_EXE_sign"), &env);
+        assert_eq!(server.wait_exit(), 1, "{var}={value}");
+        let logs = server.logs();
+        let errors: Vec<&str> = logs.lines().filter(|l| l.contains("ERROR")).collect();
+        assert_eq!(errors.len(), 1, "one line: {logs}");
+        assert!(errors[0].contains(expected), "{var}: {logs}");
+        assert!(!logs.contains(VOD_KEY) && !logs.contains(JWT_SECRET));
+    }
+}
