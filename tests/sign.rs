@@ -303,6 +303,12 @@ async fn bad_configuration_fails_fast_naming_the_variable() {
         ("JWT_LEEWAY_SECONDS", "600", "JWT_LEEWAY_SECONDS"),
         ("SIGN_VALIDITY_SECONDS", "99999999", "SIGN_VALIDITY_SECONDS"),
         ("JWT_HS256_SECRET", "", "JWT_HS256_SECRET"),
+        ("JWT_HS256_SECRET", "short-secret", "JWT_HS256_SECRET"),
+        (
+            "JWT_JWKS_URL",
+            "http://idp.example.com/jwks.json",
+            "JWT_JWKS_URL",
+        ),
         ("PORT", "http", "PORT"),
         (
             "CORS_ALLOWED_ORIGINS",

@@ -28,6 +28,8 @@ use crate::signature::UploadSignatureParams;
 pub const ROUTE: &str = "/v1/upload-signature";
 /// Sign requests are a few parameters; anything bigger is not a sign request.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
+/// Shortest HS256 secret accepted: shorter keys fall to offline guessing.
+pub const MIN_HS256_SECRET_BYTES: usize = 32;
 /// The default upload scope a token must carry.
 pub const DEFAULT_UPLOAD_SCOPE: &str = "vod:upload";
 
@@ -55,7 +57,22 @@ impl SignKeys {
             secret_key: keys.require("VOD_SECRET_KEY")?.clone(),
             hs256: keys
                 .list("JWT_HS256_SECRET")?
-                .map(|list| Hs256Keys::new(&list)),
+                .map(|list| {
+                    if list
+                        .iter()
+                        .any(|s| s.expose().len() < MIN_HS256_SECRET_BYTES)
+                    {
+                        return Err(ConfigError::invalid(
+                            "JWT_HS256_SECRET",
+                            format!(
+                                "each secret must be at least {MIN_HS256_SECRET_BYTES} bytes \
+                                 (RFC 7518: a key as long as the hash output)"
+                            ),
+                        ));
+                    }
+                    Ok(Hs256Keys::new(&list))
+                })
+                .transpose()?,
             context: keys.list("VODGATE_CONTEXT_KEY")?.ok_or_else(|| {
                 ConfigError::missing(
                     "VODGATE_CONTEXT_KEY",

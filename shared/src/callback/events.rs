@@ -1,0 +1,318 @@
+//! Typed views of the payloads the service reads fields from.
+//!
+//! Field names follow the VOD API (PascalCase) and every field is optional: VOD omits null fields in
+//! PUSH mode, shows them as explicit nulls in PULL mode, and adds fields without notice. Unknown
+//! fields are ignored here because [`Callback`](super::Callback) keeps the whole body as raw JSON;
+//! these structs are a convenience for reading, never a gate for accepting.
+//!
+//! `FileId` is a string of 19 or more digits, beyond what a JSON number holds exactly in most
+//! consumers, so it is always a `String`. Should VOD ever send one as a JSON number, an integer that
+//! fits in `u64` is converted to its decimal string; any other number fails the typed view (the
+//! callback is still accepted, as [`Payload::Other`](super::Payload::Other)).
+
+use serde::{Deserialize, Deserializer};
+use serde_json::{Map, Value};
+
+/// `FileUploadEvent` of a `NewFileUpload` callback (SDK struct `FileUploadTask`).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct FileUploadEvent {
+    /// The new media file.
+    #[serde(default, deserialize_with = "file_id")]
+    pub file_id: Option<String>,
+    /// Name, URL, storage and origin of the file.
+    pub media_basic_info: Option<MediaBasicInfo>,
+    /// Set when the upload started a task flow.
+    pub procedure_task_id: Option<String>,
+    /// Set when the upload started an audio/video review.
+    pub review_audio_video_task_id: Option<String>,
+    /// Size, duration and streams of the file.
+    pub meta_data: Option<MetaData>,
+}
+
+/// Basic information about a media file (SDK struct `MediaBasicInfo`).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct MediaBasicInfo {
+    /// Media name.
+    pub name: Option<String>,
+    /// Media description.
+    pub description: Option<String>,
+    /// Creation time, ISO 8601 UTC.
+    pub create_time: Option<String>,
+    /// Last update time, ISO 8601 UTC.
+    pub update_time: Option<String>,
+    /// Expiry time, ISO 8601 UTC; `9999-12-31T23:59:59Z` means never.
+    pub expire_time: Option<String>,
+    /// Category id.
+    pub class_id: Option<i64>,
+    /// Category name.
+    pub class_name: Option<String>,
+    /// Category path.
+    pub class_path: Option<String>,
+    /// Cover image URL.
+    pub cover_url: Option<String>,
+    /// Container, such as `mp4`.
+    #[serde(rename = "Type")]
+    pub kind: Option<String>,
+    /// Playback URL of the original file.
+    pub media_url: Option<String>,
+    /// Tags.
+    pub tag_set: Option<Vec<String>>,
+    /// Where the file came from, including the uploader's `SourceContext`.
+    pub source_info: Option<SourceInfo>,
+    /// Storage region, such as `ap-chongqing`.
+    pub storage_region: Option<String>,
+    /// Storage path.
+    pub storage_path: Option<String>,
+    /// Live-recording id.
+    pub vid: Option<String>,
+    /// `Video`, `Audio` or `Image`.
+    pub category: Option<String>,
+    /// `Normal` or `Forbidden`.
+    pub status: Option<String>,
+    /// `STANDARD`, `STANDARD_IA`, `ARCHIVE` or `DEEP_ARCHIVE`.
+    pub storage_class: Option<String>,
+}
+
+/// Origin of a media file (SDK struct `MediaSourceData`).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SourceInfo {
+    /// `Record`, `Upload`, `VideoProcessing`, `TrtcRecord`, `WebPageRecord` or `Unknown`.
+    pub source_type: Option<String>,
+    /// The upload signature's `sourceContext`, returned as is.
+    pub source_context: Option<String>,
+}
+
+/// Technical metadata of a media file (SDK struct `MediaMetaData`).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct MetaData {
+    /// Bytes.
+    pub size: Option<u64>,
+    /// Container formats, such as `mov,mp4,m4a,3gp,3g2,mj2`.
+    pub container: Option<String>,
+    /// Bits per second, all streams.
+    pub bitrate: Option<u64>,
+    /// Pixels.
+    pub height: Option<u64>,
+    /// Pixels.
+    pub width: Option<u64>,
+    /// Seconds.
+    pub duration: Option<f64>,
+    /// Degrees.
+    pub rotate: Option<i64>,
+    /// Video streams.
+    pub video_stream_set: Option<Vec<VideoStream>>,
+    /// Audio streams.
+    pub audio_stream_set: Option<Vec<AudioStream>>,
+    /// Seconds of video.
+    pub video_duration: Option<f64>,
+    /// Seconds of audio.
+    pub audio_duration: Option<f64>,
+    /// MD5 of the file; present only after `DescribeFileAttributes`.
+    pub md5: Option<String>,
+}
+
+/// One video stream of a file.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct VideoStream {
+    /// Bits per second.
+    pub bitrate: Option<u64>,
+    /// Pixels.
+    pub height: Option<u64>,
+    /// Pixels.
+    pub width: Option<u64>,
+    /// Codec, such as `h264`.
+    pub codec: Option<String>,
+    /// Frames per second.
+    pub fps: Option<f64>,
+    /// Codec tag, such as `hvc1`.
+    pub codec_tag: Option<String>,
+}
+
+/// One audio stream of a file.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AudioStream {
+    /// Bits per second.
+    pub bitrate: Option<u64>,
+    /// Hertz.
+    pub sampling_rate: Option<u64>,
+    /// Codec, such as `aac`.
+    pub codec: Option<String>,
+}
+
+/// `ProcedureStateChangeEvent` of a `ProcedureStateChanged` callback (SDK struct `ProcedureTask`).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ProcedureStateChangeEvent {
+    /// Task-flow id.
+    pub task_id: Option<String>,
+    /// `PROCESSING` or `FINISH`. `FINISH` is not success: check each sub-task.
+    pub status: Option<String>,
+    /// Deprecated by VOD; use the sub-task fields.
+    pub err_code: Option<i64>,
+    /// Deprecated by VOD; use the sub-task fields.
+    pub message: Option<String>,
+    /// The file the flow ran on.
+    #[serde(default, deserialize_with = "file_id")]
+    pub file_id: Option<String>,
+    /// File name.
+    pub file_name: Option<String>,
+    /// File URL.
+    pub file_url: Option<String>,
+    /// Metadata of the file.
+    pub meta_data: Option<MetaData>,
+    /// Results of the media-processing sub-tasks.
+    pub media_process_result_set: Option<Vec<MediaProcessTaskResult>>,
+    /// Content-review results, raw.
+    pub ai_content_review_result_set: Option<Vec<Value>>,
+    /// Content-analysis results, raw.
+    pub ai_analysis_result_set: Option<Vec<Value>>,
+    /// Content-recognition results, raw.
+    pub ai_recognition_result_set: Option<Vec<Value>>,
+    /// Priority of the flow.
+    pub tasks_priority: Option<i64>,
+    /// `Finish` (one callback per flow) or `Change` (one per status change).
+    pub tasks_notify_mode: Option<String>,
+    /// The upload signature's `sessionContext`, returned as is.
+    pub session_context: Option<String>,
+    /// Deduplication id chosen by the caller.
+    pub session_id: Option<String>,
+    /// `SYSTEM` for flows VOD started itself.
+    pub operator: Option<String>,
+    /// `TSC` for flows VOD started itself.
+    pub operation_type: Option<String>,
+}
+
+/// One media-processing sub-task of a task flow (SDK struct `MediaProcessTaskResult`).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct MediaProcessTaskResult {
+    /// `Transcode`, `AnimatedGraphics`, `SnapshotByTimeOffset`, `SampleSnapshot`, `ImageSprites`,
+    /// `CoverBySnapshot` or `AdaptiveDynamicStreaming`.
+    #[serde(rename = "Type")]
+    pub kind: Option<String>,
+    /// Set when `Type` is `Transcode`.
+    pub transcode_task: Option<TranscodeTask>,
+    /// The other sub-task objects (`<Type>Task`), raw.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// A transcoding sub-task (SDK struct `MediaProcessTaskTranscodeResult`).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TranscodeTask {
+    /// `PROCESSING`, `SUCCESS` or `FAIL`.
+    pub status: Option<String>,
+    /// Legacy error code; 0 is success.
+    pub err_code: Option<i64>,
+    /// Error code; empty is success.
+    pub err_code_ext: Option<String>,
+    /// Error message.
+    pub message: Option<String>,
+    /// Transcoding parameters, raw.
+    pub input: Option<Value>,
+    /// The transcoded file.
+    pub output: Option<TranscodeOutput>,
+    /// Percent done.
+    pub progress: Option<i64>,
+}
+
+/// A transcoded file (SDK struct `MediaTranscodeItem`).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TranscodeOutput {
+    /// Playback URL.
+    pub url: Option<String>,
+    /// Transcoding template id.
+    pub definition: Option<i64>,
+    /// Bytes.
+    pub size: Option<u64>,
+    /// Seconds.
+    pub duration: Option<f64>,
+    /// Pixels.
+    pub height: Option<u64>,
+    /// Pixels.
+    pub width: Option<u64>,
+    /// Bits per second.
+    pub bitrate: Option<u64>,
+    /// Container formats.
+    pub container: Option<String>,
+}
+
+/// `FileDeleteEvent` of a `FileDeleted` callback (SDK struct `FileDeleteTask`).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct FileDeleteEvent {
+    /// The deleted files.
+    #[serde(default, deserialize_with = "file_id_list")]
+    pub file_id_set: Option<Vec<String>>,
+    /// Which parts of each file were deleted, raw.
+    pub file_delete_result_info: Option<Vec<Value>>,
+}
+
+/// `PullCompleteEvent` of a `PullComplete` callback (SDK struct `PullUploadTask`).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PullCompleteEvent {
+    /// Pull task id.
+    pub task_id: Option<String>,
+    /// `PROCESSING` or `FINISH`.
+    pub status: Option<String>,
+    /// 0 is success; 40000 bad input, 60000 bad source, 70000 internal error.
+    pub err_code: Option<i64>,
+    /// Error message.
+    pub message: Option<String>,
+    /// The new media file.
+    #[serde(default, deserialize_with = "file_id")]
+    pub file_id: Option<String>,
+    /// Playback URL.
+    pub file_url: Option<String>,
+    /// Name, URL, storage and origin of the file.
+    pub media_basic_info: Option<MediaBasicInfo>,
+    /// Size, duration and streams of the file.
+    pub meta_data: Option<MetaData>,
+    /// Set when the pull started a task flow.
+    pub procedure_task_id: Option<String>,
+    /// Set when the pull started an audio/video review.
+    pub review_audio_video_task_id: Option<String>,
+    /// The request's `SessionContext`, returned as is.
+    pub session_context: Option<String>,
+    /// Deduplication id chosen by the caller.
+    pub session_id: Option<String>,
+    /// Percent done.
+    pub progress: Option<i64>,
+}
+
+/// A file id as VOD should send it (a string) or as it might (an integer).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum FileIdRepr {
+    Text(String),
+    Integer(u64),
+}
+
+impl From<FileIdRepr> for String {
+    fn from(repr: FileIdRepr) -> Self {
+        match repr {
+            FileIdRepr::Text(text) => text,
+            FileIdRepr::Integer(number) => number.to_string(),
+        }
+    }
+}
+
+fn file_id<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    Ok(Option::<FileIdRepr>::deserialize(deserializer)?.map(String::from))
+}
+
+fn file_id_list<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Vec<String>>, D::Error> {
+    let ids = Option::<Vec<FileIdRepr>>::deserialize(deserializer)?;
+    Ok(ids.map(|ids| ids.into_iter().map(String::from).collect()))
+}

@@ -1,0 +1,632 @@
+//! The stored form of a callback: the contract with downstream consumers.
+//!
+//! ```json
+//! {"id": "vod_…", "eventType": "NewFileUpload", "fileId": "5285890784273533167" | null,
+//!  "taskId": "…" | null, "uploader": {"sub", "uploadId", "meta"} | null,
+//!  "receivedAt": "2026-11-28T16:41:00Z", "format": "v3" | "v2", "event": {…}}
+//! ```
+//!
+//! Every key is always present; absent values are `null`. `receivedAt` is RFC 3339 in UTC with
+//! whole seconds. `event` is the callback body as received minus `Sign`, `T` and `EventHandle`,
+//! which belong to one delivery, not to the event. `schemas/envelope.schema.json` describes the
+//! same shape.
+//!
+//! # The id rule
+//!
+//! VOD delivers at least once: a PUSH callback may be retried, a PULL event comes back until
+//! confirmed, and an account can switch between the two. The id is therefore derived from the event
+//! itself, so that every delivery of one event gets the same id and consumers can deduplicate on it:
+//!
+//! `id = "vod_" + lowercase hex of the first 16 bytes of SHA-256(canonical JSON of the body)`,
+//! where the body first loses
+//!
+//! * the top-level members `Sign`, `T` and `EventHandle`: they change with every delivery (`T` is
+//!   an expiry ten minutes after sending; `EventHandle` exists only in PULL mode);
+//! * every null-valued object member, at any depth, including in objects inside arrays: PULL shows
+//!   the payload keys of other event types, and absent fields, as explicit nulls where PUSH omits
+//!   them. Nulls that are array elements are kept, since removing them would shift positions.
+//!
+//! Canonical JSON is serde_json's compact output (its string escaping and number formatting) with
+//! the keys of every object sorted by their UTF-8 bytes, whatever order they arrived in. Array
+//! order is kept. Different events get different ids, including two status reports of one task
+//! (`PROCESSING`, then `FINISH`): they are different events to a consumer.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use time::format_description::well_known::Rfc3339;
+use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
+
+use crate::callback::{Callback, DELIVERY_KEYS, Format};
+
+/// Who uploaded the file an event is about, as attributed by the service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Uploader {
+    /// The uploader's subject (user id).
+    pub sub: String,
+    /// The upload the signature was issued for.
+    pub upload_id: String,
+    /// Application data attached to the upload, if any.
+    pub meta: Option<String>,
+}
+
+/// A callback as stored. Serialises to the contract in the module docs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Envelope {
+    /// [`event_id`] of the callback.
+    pub id: String,
+    /// `EventType` (v3) or `eventType` (v2).
+    pub event_type: String,
+    /// [`Callback::file_id`].
+    pub file_id: Option<String>,
+    /// [`Callback::task_id`].
+    pub task_id: Option<String>,
+    /// The attributed uploader, if any.
+    pub uploader: Option<Uploader>,
+    /// When the service received the callback; serialised in UTC, whole seconds.
+    #[serde(
+        serialize_with = "write_timestamp",
+        deserialize_with = "read_timestamp"
+    )]
+    pub received_at: OffsetDateTime,
+    /// Which callback format VOD used.
+    pub format: Format,
+    /// The body as received, without `Sign`, `T` and `EventHandle`.
+    pub event: Map<String, Value>,
+}
+
+impl Envelope {
+    /// Builds the envelope of a parsed callback. `received_at` is converted to UTC and truncated
+    /// to whole seconds.
+    pub fn build(
+        callback: &Callback,
+        uploader: Option<Uploader>,
+        received_at: OffsetDateTime,
+    ) -> Self {
+        Self {
+            id: event_id(callback),
+            event_type: callback.event_type().to_owned(),
+            file_id: callback.file_id(),
+            task_id: callback.task_id(),
+            uploader,
+            received_at: whole_seconds_utc(received_at),
+            format: callback.format(),
+            event: event_body(callback),
+        }
+    }
+
+    /// The envelope as compact JSON.
+    pub fn to_json(&self) -> String {
+        // Cannot fail: every key is a string and `write_timestamp` is infallible, and those are
+        // the only ways serde_json serialisation to a `String` fails.
+        serde_json::to_string(self).expect("an Envelope always serialises")
+    }
+}
+
+/// The id of a callback's event; see "The id rule" in the module docs.
+pub fn event_id(callback: &Callback) -> String {
+    let mut canonical = String::new();
+    canonical.push('{');
+    let members = sorted_members(callback.body())
+        .into_iter()
+        .filter(|(key, _)| !DELIVERY_KEYS.contains(&key.as_str()));
+    write_members(members, &mut canonical);
+    canonical.push('}');
+    let digest = Sha256::digest(canonical.as_bytes());
+    format!("vod_{}", hex::encode(&digest[..16]))
+}
+
+fn event_body(callback: &Callback) -> Map<String, Value> {
+    callback
+        .body()
+        .iter()
+        .filter(|(key, _)| !DELIVERY_KEYS.contains(&key.as_str()))
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect()
+}
+
+/// Members of an object, null-valued ones removed, sorted by the UTF-8 bytes of their keys.
+fn sorted_members(object: &Map<String, Value>) -> Vec<(&String, &Value)> {
+    let mut members: Vec<_> = object
+        .iter()
+        .filter(|(_, value)| !value.is_null())
+        .collect();
+    members.sort_by(|(a, _), (b, _)| a.as_bytes().cmp(b.as_bytes()));
+    members
+}
+
+fn write_members<'a>(members: impl Iterator<Item = (&'a String, &'a Value)>, out: &mut String) {
+    for (index, (key, value)) in members.enumerate() {
+        if index > 0 {
+            out.push(',');
+        }
+        out.push_str(&Value::String(key.clone()).to_string());
+        out.push(':');
+        write_canonical(value, out);
+    }
+}
+
+/// Appends the canonical JSON of `value`. Recursion is bounded by the parser's nesting limit.
+fn write_canonical(value: &Value, out: &mut String) {
+    match value {
+        Value::Object(object) => {
+            out.push('{');
+            write_members(sorted_members(object).into_iter(), out);
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (index, item) in items.iter().enumerate() {
+                if index > 0 {
+                    out.push(',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(']');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
+}
+
+fn whole_seconds_utc(at: OffsetDateTime) -> OffsetDateTime {
+    let utc = to_utc(at);
+    utc.replace_nanosecond(0).unwrap_or(utc)
+}
+
+/// `at` in UTC. An instant that UTC cannot show within `time`'s years ±9999 (possible only near
+/// those limits) is clamped to the nearest representable one instead of panicking.
+fn to_utc(at: OffsetDateTime) -> OffsetDateTime {
+    at.checked_to_offset(UtcOffset::UTC).unwrap_or_else(|| {
+        if at.offset().is_negative() {
+            PrimitiveDateTime::MAX.assume_utc()
+        } else {
+            PrimitiveDateTime::MIN.assume_utc()
+        }
+    })
+}
+
+/// RFC 3339 in UTC with whole seconds, such as `2026-11-28T16:41:00Z`. Written by hand rather than
+/// with `time`'s formatter, which refuses years outside 0–9999, so serialisation cannot fail.
+fn write_timestamp<S: Serializer>(at: &OffsetDateTime, serializer: S) -> Result<S::Ok, S::Error> {
+    let utc = to_utc(*at);
+    let text = format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        utc.year(),
+        u8::from(utc.month()),
+        utc.day(),
+        utc.hour(),
+        utc.minute(),
+        utc.second()
+    );
+    serializer.serialize_str(&text)
+}
+
+fn read_timestamp<'de, D: Deserializer<'de>>(deserializer: D) -> Result<OffsetDateTime, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    OffsetDateTime::parse(&text, &Rfc3339).map_err(serde::de::Error::custom)
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use serde_json::json;
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::callback::tests::{
+        FIXTURES, callback_body, fixture_callbacks, parse_value, parsed, pulled_events,
+    };
+    use crate::callback::{self, Callback};
+
+    const SCHEMA: &str = include_str!("../../schemas/envelope.schema.json");
+
+    fn fixture(name: &str) -> &'static str {
+        FIXTURES
+            .iter()
+            .find(|(fixture, _)| *fixture == name)
+            .map(|(_, text)| *text)
+            .expect("known fixture")
+    }
+
+    fn fixture_value(name: &str) -> Value {
+        serde_json::from_str(fixture(name)).expect("fixture is JSON")
+    }
+
+    fn id_of(value: &Value) -> String {
+        event_id(&parse_value(value).expect("parses"))
+    }
+
+    /// JSON text of `value` with the members of every object in a different order: rotated by
+    /// `shift` and, at odd depths, reversed.
+    fn reordered(value: &Value, shift: usize, depth: usize) -> String {
+        match value {
+            Value::Object(object) => {
+                let mut members: Vec<_> = object.iter().collect();
+                if !members.is_empty() {
+                    let by = shift % members.len();
+                    members.rotate_left(by);
+                }
+                if depth % 2 == 1 {
+                    members.reverse();
+                }
+                let members: Vec<String> = members
+                    .into_iter()
+                    .map(|(key, value)| {
+                        format!("{}:{}", json!(key), reordered(value, shift + 1, depth + 1))
+                    })
+                    .collect();
+                format!("{{{}}}", members.join(","))
+            }
+            Value::Array(items) => {
+                let items: Vec<String> = items
+                    .iter()
+                    .map(|item| reordered(item, shift, depth + 1))
+                    .collect();
+                format!("[{}]", items.join(","))
+            }
+            scalar => scalar.to_string(),
+        }
+    }
+
+    /// Adds a null member to every object below the top level, as PULL shows absent fields.
+    fn with_nulls(value: &mut Value) {
+        match value {
+            Value::Object(object) => {
+                object.values_mut().for_each(with_nulls);
+                object.insert("AbsentField".to_owned(), Value::Null);
+            }
+            Value::Array(items) => items.iter_mut().for_each(with_nulls),
+            _ => {}
+        }
+    }
+
+    /// Also computed independently: Python's `json.dumps(sort_keys=True, separators=(",", ":"),
+    /// ensure_ascii=False)` over the body without `Sign` and `T`, then SHA-256.
+    #[test]
+    fn known_answer_id_of_new_file_upload() {
+        let callback = parsed(fixture("new_file_upload"));
+        assert_eq!(event_id(&callback), "vod_490ccbf6c65853e2fd94c87243a7bd7c");
+    }
+
+    #[test]
+    fn id_is_stable_under_key_reordering() {
+        for (name, callback) in fixture_callbacks() {
+            let value = Value::Object(callback.body().clone());
+            for shift in 0..4 {
+                let text = reordered(&value, shift, 0);
+                let shuffled = callback::parse(text.as_bytes()).expect("parses");
+                assert_eq!(
+                    event_id(&shuffled),
+                    event_id(&callback),
+                    "{name}, shift {shift}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn id_ignores_sign_and_t() {
+        let original = fixture_value("new_file_upload");
+        let id = id_of(&original);
+        let mut resigned = original.clone();
+        resigned["Sign"] = json!("0123456789abcdef0123456789abcdef");
+        resigned["T"] = json!("1716195000");
+        assert_eq!(id_of(&resigned), id);
+        let mut unsigned = original.clone();
+        let members = unsigned.as_object_mut().expect("object");
+        members.remove("Sign");
+        members.remove("T");
+        assert_eq!(id_of(&unsigned), id);
+        let mut signed = fixture_value("file_deleted");
+        let file_deleted_id = id_of(&signed);
+        signed["Sign"] = json!("3ba1987f207256fd7eac2f3bd50d0243");
+        signed["T"] = json!(1_700_000_600);
+        assert_eq!(id_of(&signed), file_deleted_id);
+    }
+
+    #[test]
+    fn id_is_the_same_pulled_or_pushed() {
+        let pulled = pulled_events();
+        assert_eq!(id_of(&pulled[1]), id_of(&fixture_value("pull_complete")));
+
+        let mut pushed = pulled[0].clone();
+        let members = pushed.as_object_mut().expect("object");
+        members.remove("EventHandle");
+        members.retain(|_, value| !value.is_null());
+        assert_eq!(id_of(&pushed), id_of(&pulled[0]));
+
+        for name in ["new_file_upload", "procedure_finish", "edit_media_complete"] {
+            let pushed = fixture_value(name);
+            let mut pulled = pushed.clone();
+            with_nulls(&mut pulled);
+            pulled["EventHandle"] = json!("EventHandle7");
+            pulled["PullCompleteEvent"] = Value::Null;
+            pulled["FileDeleteEvent"] = Value::Null;
+            assert_eq!(id_of(&pulled), id_of(&pushed), "{name}");
+        }
+    }
+
+    #[test]
+    fn id_differs_for_different_events() {
+        let processing = id_of(&fixture_value("procedure_change_processing"));
+        let finish = id_of(&fixture_value("procedure_change_finish"));
+        assert_ne!(processing, finish);
+
+        // pull_complete.json is the PUSH form of pull_events_response[1], so it is left out.
+        let mut ids: Vec<String> = fixture_callbacks()
+            .iter()
+            .filter(|(name, _)| name != "pull_complete")
+            .map(|(_, callback)| event_id(callback))
+            .collect();
+        let count = ids.len();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), count);
+    }
+
+    #[test]
+    fn nulls_inside_arrays_count() {
+        let with_null = json!({"EventType": "X", "XEvent": {"List": [1, null]}});
+        let without = json!({"EventType": "X", "XEvent": {"List": [1]}});
+        assert_ne!(id_of(&with_null), id_of(&without));
+    }
+
+    #[test]
+    fn envelope_keys_and_event_follow_the_contract() {
+        let callback = parsed(fixture("new_file_upload"));
+        let uploader = Uploader {
+            sub: "user-42".into(),
+            upload_id: "up-9f3c".into(),
+            meta: None,
+        };
+        let received_at = datetime!(2026-11-29 00:41:00.734 +08:00);
+        let envelope = Envelope::build(&callback, Some(uploader), received_at);
+        let json: Value = serde_json::from_str(&envelope.to_json()).expect("JSON");
+        let object = json.as_object().expect("object");
+        let keys: Vec<&str> = object.keys().map(String::as_str).collect();
+        let mut expected = [
+            "id",
+            "eventType",
+            "fileId",
+            "taskId",
+            "uploader",
+            "receivedAt",
+            "format",
+            "event",
+        ];
+        expected.sort_unstable();
+        assert_eq!(keys, expected);
+        assert_eq!(json["receivedAt"], "2026-11-28T16:41:00Z");
+        assert_eq!(json["format"], "v3");
+        assert_eq!(json["taskId"], Value::Null);
+        assert_eq!(json["fileId"], "5285890784273533167");
+        assert_eq!(
+            json["uploader"],
+            json!({"sub": "user-42", "uploadId": "up-9f3c", "meta": null})
+        );
+        let event = json["event"].as_object().expect("event object");
+        for key in callback::DELIVERY_KEYS {
+            assert!(!event.contains_key(key), "{key}");
+        }
+        assert_eq!(
+            event["FileUploadEvent"],
+            fixture_value("new_file_upload")["FileUploadEvent"]
+        );
+    }
+
+    #[test]
+    fn event_keeps_nulls_as_received() {
+        let pulled = parse_value(&pulled_events()[0]).expect("parses");
+        let envelope = Envelope::build(&pulled, None, datetime!(2026-11-28 16:41:00 UTC));
+        assert_eq!(envelope.event.get("FileUploadEvent"), Some(&Value::Null));
+        assert!(!envelope.event.contains_key("EventHandle"));
+        assert_eq!(envelope.uploader, None);
+    }
+
+    #[test]
+    fn envelope_round_trips() {
+        for (name, callback) in fixture_callbacks() {
+            let envelope = Envelope::build(&callback, None, datetime!(2026-11-28 16:41:00 UTC));
+            let back: Envelope = serde_json::from_str(&envelope.to_json()).expect("reads back");
+            assert_eq!(back, envelope, "{name}");
+        }
+    }
+
+    #[test]
+    fn received_at_is_utc_whole_seconds() {
+        let callback = parsed(fixture("file_deleted"));
+        let envelope = Envelope::build(&callback, None, datetime!(2024-05-20 03:40:00.999 -05:00));
+        assert_eq!(envelope.received_at, datetime!(2024-05-20 08:40:00 UTC));
+        assert!(
+            envelope
+                .to_json()
+                .contains(r#""receivedAt":"2024-05-20T08:40:00Z""#)
+        );
+        let edge = datetime!(9999-12-31 23:00:00 -05:00);
+        let clamped = Envelope::build(&callback, None, edge);
+        assert_eq!(
+            clamped.received_at,
+            PrimitiveDateTime::MAX
+                .assume_utc()
+                .replace_nanosecond(0)
+                .expect("valid")
+        );
+    }
+
+    /// Checks `value` against `schema`, for the keywords the envelope schema uses. Annotations
+    /// are skipped; `pattern` is pinned in `envelopes_match_the_schema` instead; any other keyword
+    /// fails the check, so the schema cannot grow rules this test ignores.
+    fn schema_errors(schema: &Value, value: &Value, at: &str) -> Vec<String> {
+        let mut errors = Vec::new();
+        let rules = schema.as_object().expect("schema object");
+        for (keyword, rule) in rules {
+            match keyword.as_str() {
+                "$schema" | "$id" | "title" | "description" | "format" | "pattern" => {}
+                "type" => {
+                    let allowed: Vec<&str> = match rule {
+                        Value::String(one) => vec![one.as_str()],
+                        Value::Array(many) => many.iter().filter_map(Value::as_str).collect(),
+                        _ => panic!("bad type rule at {at}"),
+                    };
+                    let actual = match value {
+                        Value::Null => "null",
+                        Value::Bool(_) => "boolean",
+                        Value::Number(_) => "number",
+                        Value::String(_) => "string",
+                        Value::Array(_) => "array",
+                        Value::Object(_) => "object",
+                    };
+                    if !allowed.contains(&actual) {
+                        errors.push(format!("{at}: {actual} is not {allowed:?}"));
+                    }
+                }
+                "enum" => {
+                    if !rule.as_array().expect("enum array").contains(value) {
+                        errors.push(format!("{at}: {value} not in {rule}"));
+                    }
+                }
+                "minLength" => {
+                    let min = rule.as_u64().expect("minLength number");
+                    if let Some(text) = value.as_str()
+                        && (text.chars().count() as u64) < min
+                    {
+                        errors.push(format!("{at}: shorter than {min}"));
+                    }
+                }
+                "required" => {
+                    if let Some(object) = value.as_object() {
+                        for key in rule.as_array().expect("required array") {
+                            let key = key.as_str().expect("key");
+                            if !object.contains_key(key) {
+                                errors.push(format!("{at}: missing {key}"));
+                            }
+                        }
+                    }
+                }
+                "properties" => {
+                    if let Some(object) = value.as_object() {
+                        for (key, property) in rule.as_object().expect("properties object") {
+                            if let Some(member) = object.get(key) {
+                                errors.extend(schema_errors(
+                                    property,
+                                    member,
+                                    &format!("{at}/{key}"),
+                                ));
+                            }
+                        }
+                    }
+                }
+                "additionalProperties" => {
+                    assert_eq!(rule, &Value::Bool(false), "only `false` is supported");
+                    let known = rules["properties"].as_object().expect("properties object");
+                    if let Some(object) = value.as_object() {
+                        for key in object.keys().filter(|key| !known.contains_key(*key)) {
+                            errors.push(format!("{at}: unexpected {key}"));
+                        }
+                    }
+                }
+                "anyOf" => {
+                    let options = rule.as_array().expect("anyOf array");
+                    if options
+                        .iter()
+                        .all(|option| !schema_errors(option, value, at).is_empty())
+                    {
+                        errors.push(format!("{at}: matches no anyOf option"));
+                    }
+                }
+                "not" => {
+                    if schema_errors(rule, value, at).is_empty() {
+                        errors.push(format!("{at}: matches a `not` schema"));
+                    }
+                }
+                other => panic!("schema keyword {other} at {at} is not checked by this test"),
+            }
+        }
+        errors
+    }
+
+    #[test]
+    fn envelopes_match_the_schema() {
+        let schema: Value = serde_json::from_str(SCHEMA).expect("schema is JSON");
+        assert_eq!(schema["properties"]["id"]["pattern"], "^vod_[0-9a-f]{32}$");
+        assert_eq!(
+            schema["properties"]["receivedAt"]["pattern"],
+            "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"
+        );
+        let uploaders = [
+            None,
+            Some(Uploader {
+                sub: "user-42".into(),
+                upload_id: "up-9f3c".into(),
+                meta: Some(r#"{"plan":"pro"}"#.into()),
+            }),
+        ];
+        for (name, callback) in fixture_callbacks() {
+            for uploader in &uploaders {
+                let received_at = datetime!(2026-11-28 16:41:00.5 UTC);
+                let envelope = Envelope::build(&callback, uploader.clone(), received_at);
+                let json: Value = serde_json::from_str(&envelope.to_json()).expect("JSON");
+                let errors = schema_errors(&schema, &json, "");
+                assert!(errors.is_empty(), "{name}: {errors:?}");
+
+                let id = json["id"].as_str().expect("id");
+                let hex = id.strip_prefix("vod_").expect("vod_ prefix");
+                assert!(
+                    hex.len() == 32
+                        && hex
+                            .bytes()
+                            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
+                    "{id}"
+                );
+                assert_eq!(json["receivedAt"], "2026-11-28T16:41:00Z");
+            }
+        }
+    }
+
+    #[test]
+    fn the_schema_catches_a_broken_envelope() {
+        let schema: Value = serde_json::from_str(SCHEMA).expect("schema is JSON");
+        let callback = parsed(fixture("new_file_upload"));
+        let good: Value = serde_json::from_str(
+            &Envelope::build(&callback, None, datetime!(2026-11-28 16:41:00 UTC)).to_json(),
+        )
+        .expect("JSON");
+        let breakages: [fn(&mut Value); 4] = [
+            |v| v["format"] = json!("v4"),
+            |v| v["fileId"] = json!(5_285_890_784_273_533_167_u64),
+            |v| v["event"]["Sign"] = json!("x"),
+            |v| {
+                v.as_object_mut().expect("object").remove("taskId");
+            },
+        ];
+        for breakage in breakages {
+            let mut broken = good.clone();
+            breakage(&mut broken);
+            assert!(!schema_errors(&schema, &broken, "").is_empty(), "{broken}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn id_is_invariant_under_delivery_fields(
+            body in callback_body(),
+            sign in ".{0,40}",
+            t in any::<i64>(),
+            handle in ".{0,20}",
+        ) {
+            let callback = callback::parse(Value::Object(body.clone()).to_string().as_bytes())
+                .map_err(|err| TestCaseError::fail(err.to_string()))?;
+            let mut delivered = body;
+            delivered.insert("Sign".to_owned(), Value::from(sign));
+            delivered.insert("T".to_owned(), Value::from(t));
+            delivered.insert("EventHandle".to_owned(), Value::from(handle));
+            let redelivered: Callback = callback::parse(Value::Object(delivered).to_string().as_bytes())
+                .map_err(|err| TestCaseError::fail(err.to_string()))?;
+            prop_assert_eq!(event_id(&redelivered), event_id(&callback));
+            let envelope = Envelope::build(&redelivered, None, datetime!(2026-11-28 16:41:00 UTC));
+            prop_assert!(serde_json::from_str::<Value>(&envelope.to_json()).is_ok());
+        }
+    }
+}
