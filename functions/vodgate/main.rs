@@ -94,15 +94,19 @@ async fn serve(env: Env, addr: SocketAddr) -> Result<(), BoxError> {
     let state = SignState::from_env(&env).await?;
     let app = sign::routes(state).route("/v1/vod/events", post(events_not_yet));
     let app = vodgate::http::finish(app, &Cors::from_env(&env)?);
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
     let token = mint(&env, dev::DEV_SUB, None, 7 * 86_400)?;
     println!(
-        "vodgate dev server on http://{addr}\n\
-         dev token (sub={sub}, valid 7 days; mint another with `vodgate token`):\n\n  {token}\n\n\
-         try: curl -s -X POST -H \"Authorization: Bearer $TOKEN\" http://{addr}{route}\n",
+        "vodgate dev server on http://{addr}\n\n\
+         dev token (sub={sub}, valid 7 days; mint another with `vodgate token`):\n\
+         \x20 export TOKEN={token}\n\n\
+         try:\n\
+         \x20 curl -s -X POST -H \"Authorization: Bearer $TOKEN\" http://{addr}{route}\n",
         sub = dev::DEV_SUB,
         route = sign::ROUTE,
     );
-    vodgate::serve::serve_http(app, addr).await?;
+    vodgate::serve::serve_http(app, listener).await?;
     Ok(())
 }
 

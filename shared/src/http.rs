@@ -240,7 +240,7 @@ async fn request_context(mut request: Request, next: Next) -> Response {
         method = %method,
         route = route.as_deref().unwrap_or("unmatched"),
         status,
-        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        latency_ms = started.elapsed().as_micros() as f64 / 1000.0,
         sub,
         reason,
         "request"

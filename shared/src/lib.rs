@@ -16,8 +16,10 @@
 
 pub mod attribution;
 pub mod aws;
+pub mod callback;
 pub mod config;
 pub mod dev;
+pub mod envelope;
 pub mod http;
 pub mod jwt;
 pub mod key_sources;

@@ -24,14 +24,14 @@ pub async fn serve(app: Router, env: &Env) -> Result<(), BoxError> {
         return lambda_http::run(app).await;
     }
     let port = config::port(env)?;
-    serve_http(app, SocketAddr::from(([0, 0, 0, 0], port))).await?;
+    let listener = TcpListener::bind(SocketAddr::from(([0, 0, 0, 0], port))).await?;
+    serve_http(app, listener).await?;
     Ok(())
 }
 
-/// A plain HTTP server on `addr`. Logs the bound address (useful with port 0), and on SIGTERM or
-/// Ctrl-C stops accepting and lets in-flight requests finish before returning.
-pub async fn serve_http(app: Router, addr: SocketAddr) -> std::io::Result<()> {
-    let listener = TcpListener::bind(addr).await?;
+/// A plain HTTP server on `listener`. Logs the bound address (useful with port 0), and on
+/// SIGTERM or Ctrl-C stops accepting and lets in-flight requests finish before returning.
+pub async fn serve_http(app: Router, listener: TcpListener) -> std::io::Result<()> {
     tracing::info!("listening on http://{}", listener.local_addr()?);
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
