@@ -137,3 +137,102 @@ async fn binary_runs_under_the_lambda_runtime_api() {
     assert_eq!(line["fields"]["status"], 200);
     assert!(!stdout.contains(&token) && !stdout.contains(VOD_KEY));
 }
+
+const CALLBACK_KEY: &str = "LambdaCallbackKey";
+
+/// An API Gateway v2 event carrying a freshly signed `callback` fixture as its body.
+fn events_fixture(name: &str, callback: &str) -> Value {
+    use base64::Engine as _;
+    let mut event: Value = serde_json::from_str(&fixture(name, "")).unwrap();
+    let mut body: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            common::root()
+                .join("tests/fixtures/callbacks")
+                .join(callback),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let t = common::now() as i64 + 600;
+    body["T"] = t.into();
+    body["Sign"] =
+        vodgate::callback_auth::sign_for(&vodgate::secret::Secret::new(CALLBACK_KEY), t).into();
+    let text = body.to_string();
+    event["body"] = if event["isBase64Encoded"] == true {
+        base64::engine::general_purpose::STANDARD
+            .encode(text)
+            .into()
+    } else {
+        text.into()
+    };
+    event
+}
+
+fn events_env(db: &std::path::Path) -> Vec<(&'static str, String)> {
+    vec![
+        ("EVENT_SINK", format!("sqlite:{}", db.display())),
+        ("VOD_CALLBACK_KEYS", CALLBACK_KEY.to_owned()),
+        ("VODGATE_CONTEXT_KEY", "lambda-context-key".to_owned()),
+    ]
+}
+
+#[tokio::test]
+async fn events_router_answers_api_gateway_fixtures() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("events.sqlite");
+    let env = Env::from_pairs(events_env(&db));
+    let app = vodgate::events::app(
+        vodgate::events::EventsState::from_env(&env).await.unwrap(),
+        &Cors::Off,
+    );
+    for (fixture_name, callback) in [
+        ("events_post.json", "new_file_upload.json"),
+        ("events_post_base64.json", "procedure_finish.json"),
+        ("events_post.json", "new_file_upload.json"),
+    ] {
+        let event = events_fixture(fixture_name, callback).to_string();
+        let request = lambda_http::request::from_str(&event).unwrap();
+        let response = app.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), 200, "{fixture_name} {callback}");
+    }
+    let stored = vodgate::sink::SqliteSink::open(&db)
+        .unwrap()
+        .list(0, 10)
+        .unwrap();
+    assert_eq!(
+        stored.len(),
+        2,
+        "the redelivered upload event is stored once"
+    );
+}
+
+#[tokio::test]
+async fn events_binary_runs_under_the_lambda_runtime_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("events.sqlite");
+    let runtime = RuntimeApi::start().await;
+    let mut child_env = events_env(&db);
+    child_env.extend(runtime.env());
+    let pairs: Vec<(&str, &str)> = child_env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let server = Spawned::start(env!("CARGO_BIN_EXE_events"), &pairs);
+
+    let response = runtime
+        .invoke(events_fixture("events_post.json", "file_deleted.json"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", server.logs()));
+    assert_eq!(response["statusCode"], 200, "{response}");
+    assert_eq!(response["headers"]["x-request-id"], "apigw-events-post");
+
+    let mut unsigned = events_fixture("events_post.json", "file_deleted.json");
+    unsigned["body"] = r#"{"EventType":"FileDeleted"}"#.into();
+    let response = runtime.invoke(unsigned).await.unwrap();
+    assert_eq!(response["statusCode"], 401);
+    assert_eq!(
+        vodgate::sink::SqliteSink::open(&db)
+            .unwrap()
+            .list(0, 10)
+            .unwrap()
+            .len(),
+        1
+    );
+}

@@ -1,11 +1,11 @@
-//! The `events` function: receives Tencent VOD event callbacks. Its ingestion pipeline is the
-//! next milestone (issue 3); until then it serves only `GET /healthz`.
+//! The `events` function: `POST /v1/vod/events` authenticates a Tencent VOD callback, attributes
+//! it to the uploader and stores it durably before answering. Runs under AWS Lambda, as a
+//! Tencent SCF web function, or as a plain HTTP server; see `vodgate::serve`.
 
 use std::process::ExitCode;
 
-use axum::Router;
-use axum::routing::get;
 use vodgate::config::Env;
+use vodgate::events::{self, EventsState};
 use vodgate::http::Cors;
 
 #[tokio::main]
@@ -14,8 +14,8 @@ async fn main() -> ExitCode {
     vodgate::telemetry::init(&env);
     vodgate::serve::main(async {
         let cors = Cors::from_env(&env)?;
-        let app = Router::new().route("/healthz", get(vodgate::http::healthz));
-        vodgate::serve::serve(vodgate::http::finish(app, &cors), &env).await
+        let state = EventsState::from_env(&env).await?;
+        vodgate::serve::serve(events::app(state, &cors), &env).await
     })
     .await
 }

@@ -1,26 +1,29 @@
 //! `vodgate`: the local developer tool. With no arguments it serves both functions on
-//! 127.0.0.1:8080 with generated dev keys; `vodgate token` mints a dev JWT; `vodgate inspect`
-//! explains an upload signature.
+//! 127.0.0.1:8080 with generated dev keys and a local SQLite event store; `vodgate token` mints a
+//! dev JWT; `vodgate inspect` explains an upload signature; `vodgate events` lists stored events;
+//! `vodgate simulate` runs a whole upload's round trip.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use axum::http::StatusCode;
-use axum::routing::post;
+use axum::Router;
 use clap::{Parser, Subcommand};
+use tokio::net::TcpListener;
 use vodgate::config::Env;
 use vodgate::dev::{self, DevKeys};
-use vodgate::http::{ApiError, Cors};
+use vodgate::events::{self, EventsState};
+use vodgate::http::Cors;
 use vodgate::serve::BoxError;
 use vodgate::sign::{self, SignState};
 use vodgate::signature::{self, MacCheck};
+use vodgate::sink::{Sink, SqliteSink};
 
 #[derive(Parser)]
 #[command(
     version,
-    about = "Run vodgate locally, mint dev tokens, inspect VOD upload signatures"
+    about = "Run vodgate locally, mint dev tokens, inspect signatures, see events"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -54,6 +57,22 @@ enum Command {
         #[arg(long, env = "VOD_SECRET_KEY", hide_env_values = true)]
         key: Option<String>,
     },
+    /// List the events stored in the local SQLite sink.
+    Events {
+        /// Print each stored envelope as one JSON line.
+        #[arg(long)]
+        json: bool,
+        /// Keep printing new events as they arrive.
+        #[arg(long)]
+        follow: bool,
+    },
+    /// Mint a token, get a signature, post the NewFileUpload callback VOD would send for it, and
+    /// show the stored event attributed to the dev user.
+    Simulate {
+        /// A running vodgate to use; by default a private one is started for the run.
+        #[arg(long)]
+        url: Option<String>,
+    },
 }
 
 #[tokio::main]
@@ -62,21 +81,29 @@ async fn main() -> ExitCode {
     let env = Env::from_process();
     vodgate::telemetry::init(&env);
     vodgate::serve::main(async move {
-        match cli.command.unwrap_or(Command::Serve {
+        let command = cli.command.unwrap_or(Command::Serve {
             port: 8080,
             host: IpAddr::V4(Ipv4Addr::LOCALHOST),
-        }) {
+        });
+        let (env, keys) = dev_env(env)?;
+        match command {
             Command::Serve { port, host } => serve(env, SocketAddr::new(host, port)).await,
-            Command::Token { sub, scope, ttl } => token(env, &sub, scope, ttl),
+            Command::Token { sub, scope, ttl } => {
+                println!("{}", mint(&env, &sub, scope, ttl)?);
+                Ok(())
+            }
             Command::Inspect { signature, key } => {
                 inspect(&signature, key.as_deref());
                 Ok(())
             }
+            Command::Events { json, follow } => list_events(&env, json, follow).await,
+            Command::Simulate { url } => simulate(env, &keys, url).await,
         }
     })
     .await
 }
 
+/// The process environment with the dev defaults filled in where nothing is set.
 fn dev_env(mut env: Env) -> Result<(Env, DevKeys), BoxError> {
     let keys = DevKeys::load_or_create(Path::new(dev::DEV_DIR))?;
     keys.apply_defaults(&mut env);
@@ -84,17 +111,22 @@ fn dev_env(mut env: Env) -> Result<(Env, DevKeys), BoxError> {
     Ok((env, keys))
 }
 
+/// Both functions' routes on one router, as the dev server serves them.
+async fn dev_app(env: &Env) -> Result<Router, BoxError> {
+    let sign_state = SignState::from_env(env).await?;
+    let events_state = EventsState::from_env(env).await?;
+    let app = sign::routes(sign_state).merge(events::routes(events_state));
+    Ok(vodgate::http::finish(app, &Cors::from_env(env)?))
+}
+
 async fn serve(env: Env, addr: SocketAddr) -> Result<(), BoxError> {
-    let (env, _) = dev_env(env)?;
     if dev::uses_placeholder_credentials(&env) {
         tracing::warn!(
             "VOD_SECRET_ID/VOD_SECRET_KEY are not set: signatures use PLACEHOLDER credentials and VOD will reject them. Export your real VOD keys to upload for real."
         );
     }
-    let state = SignState::from_env(&env).await?;
-    let app = sign::routes(state).route("/v1/vod/events", post(events_not_yet));
-    let app = vodgate::http::finish(app, &Cors::from_env(&env)?);
-    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let app = dev_app(&env).await?;
+    let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
     let token = mint(&env, dev::DEV_SUB, None, 7 * 86_400)?;
     println!(
@@ -102,20 +134,14 @@ async fn serve(env: Env, addr: SocketAddr) -> Result<(), BoxError> {
          dev token (sub={sub}, valid 7 days; mint another with `vodgate token`):\n\
          \x20 export TOKEN={token}\n\n\
          try:\n\
-         \x20 curl -s -X POST -H \"Authorization: Bearer $TOKEN\" http://{addr}{route}\n",
+         \x20 curl -s -X POST -H \"Authorization: Bearer $TOKEN\" http://{addr}{route}\n\
+         \x20 vodgate simulate --url http://{addr}   # a whole upload round trip\n\
+         \x20 vodgate events --follow                # what the events function stored\n",
         sub = dev::DEV_SUB,
         route = sign::ROUTE,
     );
     vodgate::serve::serve_http(app, listener).await?;
     Ok(())
-}
-
-async fn events_not_yet() -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_IMPLEMENTED,
-        "not_implemented",
-        "the events function is not built yet",
-    )
 }
 
 fn mint(env: &Env, sub: &str, scope: Option<String>, ttl: u64) -> Result<String, BoxError> {
@@ -129,17 +155,14 @@ fn mint(env: &Env, sub: &str, scope: Option<String>, ttl: u64) -> Result<String,
     Ok(dev::mint_token(secrets.current(), sub, &scope, ttl)?)
 }
 
-fn token(env: Env, sub: &str, scope: Option<String>, ttl: u64) -> Result<(), BoxError> {
-    let (env, _) = dev_env(env)?;
-    println!("{}", mint(&env, sub, scope, ttl)?);
-    Ok(())
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 fn inspect(signature: &str, key: Option<&str>) {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let report = signature::inspect(signature, key.map(str::as_bytes), now);
+    let report = signature::inspect(signature, key.map(str::as_bytes), unix_now());
     match report.mac {
         MacCheck::Valid => println!("HMAC: valid for the given key"),
         MacCheck::Invalid => println!("HMAC: DOES NOT MATCH the given key"),
@@ -159,4 +182,123 @@ fn inspect(signature: &str, key: Option<&str>) {
             println!("  - {problem}");
         }
     }
+}
+
+async fn local_sqlite(env: &Env) -> Result<SqliteSink, BoxError> {
+    match Sink::from_env(env).await? {
+        Sink::Sqlite(sink) => Ok(sink),
+        other => Err(format!(
+            "EVENT_SINK is {}; `vodgate events` reads only a local sqlite: sink",
+            other.describe()
+        )
+        .into()),
+    }
+}
+
+async fn list_events(env: &Env, json: bool, follow: bool) -> Result<(), BoxError> {
+    let sink = local_sqlite(env).await?;
+    let mut after = 0;
+    loop {
+        for event in sink.list(after, 1000)? {
+            after = event.seq;
+            if json {
+                println!("{}", event.envelope);
+            } else {
+                println!(
+                    "{seq:>5}  {at}  {kind:<24} file={file:<20} uploader={who:<16} {id}",
+                    seq = event.seq,
+                    at = event.received_at,
+                    kind = event.event_type,
+                    file = event.file_id.as_deref().unwrap_or("-"),
+                    who = event.uploader_sub.as_deref().unwrap_or("-"),
+                    id = event.id,
+                );
+            }
+        }
+        if !follow {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+async fn simulate(env: Env, keys: &DevKeys, url: Option<String>) -> Result<(), BoxError> {
+    let base = match url {
+        Some(url) => url.trim_end_matches('/').to_owned(),
+        None => {
+            let app = dev_app(&env).await?;
+            let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+            let addr = listener.local_addr()?;
+            tokio::spawn(async move { axum::serve(listener, app).await });
+            format!("http://{addr}")
+        }
+    };
+    let http = reqwest::Client::new();
+
+    let token = mint(&env, dev::DEV_SUB, None, 600)?;
+    println!(
+        "1. token for sub={} (HS256, scope vod:upload)",
+        dev::DEV_SUB
+    );
+    let response = http
+        .post(format!("{base}{}", sign::ROUTE))
+        .bearer_auth(&token)
+        .body(r#"{"meta":"simulated"}"#)
+        .send()
+        .await?;
+    let status = response.status();
+    let body: serde_json::Value = serde_json::from_str(&response.text().await?)?;
+    if !status.is_success() {
+        return Err(format!("signature request failed: {status} {body}").into());
+    }
+    let signature = body["data"]["signature"].as_str().unwrap_or_default();
+    let report = signature::inspect(signature, None, unix_now());
+    let source_context = report
+        .params
+        .iter()
+        .find(|(k, _)| k == "sourceContext")
+        .map(|(_, v)| v.clone())
+        .ok_or("the signature carries no sourceContext")?;
+    println!(
+        "2. signature issued: uploadId={} sourceContext={source_context}",
+        body["data"]["uploadId"].as_str().unwrap_or_default()
+    );
+
+    let callback = dev::sample_upload_callback(
+        &source_context,
+        &keys.callback_key(),
+        i64::try_from(unix_now()).unwrap_or(i64::MAX),
+    );
+    let file_id = callback["FileUploadEvent"]["FileId"].clone();
+    let response = http
+        .post(format!("{base}{}", events::ROUTE))
+        .body(callback.to_string())
+        .send()
+        .await?;
+    let status = response.status();
+    let text = response.text().await?;
+    if !status.is_success() {
+        return Err(format!("callback was refused: {status} {text}").into());
+    }
+    println!(
+        "3. NewFileUpload callback for FileId {file_id} posted, signed with the dev SignKey: {status} {text}"
+    );
+
+    let sink = local_sqlite(&env).await?;
+    let stored = sink
+        .list(0, 1_000_000)?
+        .into_iter()
+        .rev()
+        .find(|e| e.file_id.as_deref() == file_id.as_str())
+        .ok_or(
+            "the event is not in the local store (is --url a server with another EVENT_SINK?)",
+        )?;
+    let envelope: serde_json::Value = serde_json::from_str(&stored.envelope)?;
+    println!(
+        "4. stored as {} and attributed to {}:\n{}",
+        stored.id,
+        envelope["uploader"],
+        serde_json::to_string_pretty(&envelope)?
+    );
+    Ok(())
 }

@@ -71,6 +71,7 @@ impl DevKeys {
         env.set_default("VOD_SECRET_ID", PLACEHOLDER_SECRET_ID);
         env.set_default("VOD_SECRET_KEY", "vodgate-dev-placeholder-secret-key");
         env.set_default("VOD_CALLBACK_KEYS", self.callback_key.clone());
+        env.set_default("EVENT_SINK", format!("sqlite:{DEV_DIR}/events.sqlite"));
     }
 
     /// The dev HS256 secret (what `vodgate token` signs with when none is configured).
@@ -82,6 +83,35 @@ impl DevKeys {
     pub fn callback_key(&self) -> Secret {
         Secret::new(self.callback_key.as_str())
     }
+}
+
+/// A `NewFileUpload` callback as VOD sends it for a client upload whose signature carried
+/// `source_context`, signed with `callback_key` and expiring ten minutes from `now`.
+pub fn sample_upload_callback(
+    source_context: &str,
+    callback_key: &Secret,
+    now: i64,
+) -> serde_json::Value {
+    let file_id = format!("52858907842{:08}", rand::random::<u32>() % 100_000_000);
+    let t = now + 600;
+    serde_json::json!({
+        "EventType": "NewFileUpload",
+        "FileUploadEvent": {
+            "FileId": file_id,
+            "MediaBasicInfo": {
+                "Name": "simulated.mp4",
+                "Type": "mp4",
+                "Category": "Video",
+                "Status": "Normal",
+                "StorageRegion": "ap-chongqing",
+                "MediaUrl": format!("https://1500000001.vod2.myqcloud.com/simulated/{file_id}/v.mp4"),
+                "SourceInfo": { "SourceType": "Upload", "SourceContext": source_context }
+            },
+            "MetaData": { "Size": 7_700_180, "Duration": 60, "Width": 640, "Height": 480 }
+        },
+        "Sign": crate::callback_auth::sign_for(callback_key, t),
+        "T": t
+    })
 }
 
 /// Whether `env` still holds the placeholder VOD credentials.

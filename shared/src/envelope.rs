@@ -188,10 +188,10 @@ fn to_utc(at: OffsetDateTime) -> OffsetDateTime {
 }
 
 /// RFC 3339 in UTC with whole seconds, such as `2026-11-28T16:41:00Z`. Written by hand rather than
-/// with `time`'s formatter, which refuses years outside 0–9999, so serialisation cannot fail.
-fn write_timestamp<S: Serializer>(at: &OffsetDateTime, serializer: S) -> Result<S::Ok, S::Error> {
-    let utc = to_utc(*at);
-    let text = format!(
+/// with `time`'s formatter, which refuses years outside 0–9999, so formatting cannot fail.
+pub fn rfc3339(at: OffsetDateTime) -> String {
+    let utc = to_utc(at);
+    format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
         utc.year(),
         u8::from(utc.month()),
@@ -199,8 +199,11 @@ fn write_timestamp<S: Serializer>(at: &OffsetDateTime, serializer: S) -> Result<
         utc.hour(),
         utc.minute(),
         utc.second()
-    );
-    serializer.serialize_str(&text)
+    )
+}
+
+fn write_timestamp<S: Serializer>(at: &OffsetDateTime, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&rfc3339(*at))
 }
 
 fn read_timestamp<'de, D: Deserializer<'de>>(deserializer: D) -> Result<OffsetDateTime, D::Error> {

@@ -35,6 +35,14 @@ pub struct RequestId(pub String);
 #[derive(Debug, Clone)]
 pub struct CallerSub(pub String);
 
+/// The event a request stored, left in response extensions for the log line.
+#[derive(Debug, Clone)]
+pub struct StoredEvent {
+    pub id: String,
+    /// The sink already had it (a redelivery).
+    pub duplicate: bool,
+}
+
 /// The stable reason of an error response, left in response extensions for the log line.
 #[derive(Debug, Clone, Copy)]
 pub struct ErrorReason(pub &'static str);
@@ -113,7 +121,7 @@ pub fn ok_empty() -> Response {
 }
 
 /// `GET /healthz`: the process is up and serving.
-pub async fn healthz() -> Response {
+async fn healthz() -> Response {
     ok_empty()
 }
 
@@ -202,9 +210,11 @@ impl Cors {
     }
 }
 
-/// Adds what every function's router needs: JSON 404/405, CORS, request id and the log line.
+/// Adds what every function's router needs: `GET /healthz`, JSON 404/405, CORS, request id and
+/// the log line.
 pub fn finish(router: Router, cors: &Cors) -> Router {
     let router = router
+        .route("/healthz", axum::routing::get(healthz))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed);
     let router = match cors.layer() {
@@ -235,6 +245,7 @@ async fn request_context(mut request: Request, next: Next) -> Response {
         .get::<CallerSub>()
         .map(|s| s.0.as_str());
     let reason = response.extensions().get::<ErrorReason>().map(|r| r.0);
+    let stored = response.extensions().get::<StoredEvent>();
     tracing::info!(
         request_id = %id,
         method = %method,
@@ -243,6 +254,8 @@ async fn request_context(mut request: Request, next: Next) -> Response {
         latency_ms = started.elapsed().as_micros() as f64 / 1000.0,
         sub,
         reason,
+        event_id = stored.map(|s| s.id.as_str()),
+        duplicate = stored.map(|s| s.duplicate),
         "request"
     );
     response

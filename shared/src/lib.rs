@@ -17,9 +17,11 @@
 pub mod attribution;
 pub mod aws;
 pub mod callback;
+pub mod callback_auth;
 pub mod config;
 pub mod dev;
 pub mod envelope;
+pub mod events;
 pub mod http;
 pub mod jwt;
 pub mod key_sources;
@@ -28,4 +30,5 @@ pub mod secret;
 pub mod serve;
 pub mod sign;
 pub mod signature;
+pub mod sink;
 pub mod telemetry;

@@ -144,11 +144,10 @@ fn jwt_settings(env: &Env) -> Result<JwtSettings, ConfigError> {
     })
 }
 
-/// The `sign` routes: `GET|POST /v1/upload-signature` and `GET /healthz`.
+/// The `sign` route: `GET|POST /v1/upload-signature`.
 pub fn routes(state: Arc<SignState>) -> Router {
     Router::new()
         .route(ROUTE, get(upload_signature).post(upload_signature))
-        .route("/healthz", get(crate::http::healthz))
         .with_state(state)
 }
 

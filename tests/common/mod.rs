@@ -203,3 +203,66 @@ pub fn upload_token(secret: &str, sub: &str) -> String {
         &serde_json::json!({"sub": sub, "scope": "openid vod:upload", "exp": now() + 600}),
     )
 }
+
+/// What a [`FlakyProxy`] does with connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Link {
+    /// Forward to the target.
+    Up,
+    /// Drop every connection, open ones included: the service is unreachable.
+    Down,
+    /// Accept and hold connections without forwarding a byte: the service hangs.
+    Stalled,
+}
+
+/// A TCP proxy to `target` that can be broken on demand, so a client sees the service vanish or
+/// hang and then come back with its data intact (unlike deleting the table or queue).
+pub struct FlakyProxy {
+    pub addr: std::net::SocketAddr,
+    link: tokio::sync::watch::Sender<Link>,
+}
+
+impl FlakyProxy {
+    /// Proxies to `target` (`http://host:port`).
+    pub async fn start(target: &str) -> Self {
+        let target = target.trim_start_matches("http://").to_owned();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (link, watch) = tokio::sync::watch::channel(Link::Up);
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let mut watch = watch.clone();
+                let target = target.clone();
+                let mode = *watch.borrow();
+                tokio::spawn(async move {
+                    match mode {
+                        Link::Down => {}
+                        Link::Stalled => {
+                            let _ = watch.wait_for(|link| *link == Link::Down).await;
+                            drop(inbound);
+                        }
+                        Link::Up => {
+                            let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await
+                            else {
+                                return;
+                            };
+                            tokio::select! {
+                                _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                                _ = watch.wait_for(|link| *link != Link::Up) => {}
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        Self { addr, link }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn set(&self, link: Link) {
+        self.link.send_replace(link);
+    }
+}

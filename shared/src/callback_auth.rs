@@ -1,0 +1,588 @@
+//! Callback authentication: proving a callback came from VOD before anything is stored.
+//!
+//! Two mechanisms, usable together (then both must pass):
+//!
+//! - **VOD's callback key** (`VOD_CALLBACK_KEYS`, the `SignKey` set with `ModifyEventConfig`):
+//!   VOD adds `Sign = md5(SignKey + T)` and `T`, the Unix time at which that signature expires
+//!   (about ten minutes after sending). A callback is accepted while `now ≤ T ≤ now + 20 min`
+//!   (`VOD_CALLBACK_MAX_AHEAD_SECONDS`); the upper bound stops a leaked far-future `Sign` from
+//!   being replayed for days. Tencent documents the formula but not where the fields travel:
+//!   they are read from the top level of the JSON body (as independent implementations and
+//!   Tencent's CSS callbacks do) and, if the body has neither, from the query string. The hex
+//!   case is undocumented, so both cases are accepted. Several keys may be listed, for rotation.
+//! - **A secret path token** (`VOD_CALLBACK_TOKEN`): the callback URL becomes
+//!   `/v1/vod/events/<token>`, and the bare path answers 404.
+//!
+//! `Sign` does not cover the body: someone who captures one callback can replay its `Sign`/`T`
+//! with another body until `T`. The path token has the same weakness against anyone who sees the
+//! URL. Both keep out everyone else, which matters because the attribution token inside a
+//! signature is readable by the uploader: without authentication, an uploader could post events
+//! attributed to themselves. So the function refuses to start with neither mechanism unless
+//! `VOD_CALLBACK_AUTH=none` says so explicitly. Reliable (PULL) mode avoids the weakness
+//! entirely: events arrive over TC3-signed API calls.
+//!
+//! Every comparison is constant-time. A [`CallbackAuth`] exists only as the result of
+//! [`CallbackVerifier::verify`], so code holding one knows the callback passed.
+
+use std::time::Duration;
+
+use md5::{Digest, Md5};
+use subtle::ConstantTimeEq;
+
+use crate::callback::Callback;
+use crate::config::{ConfigError, Env};
+use crate::key_sources::KeySet;
+use crate::secret::{Secret, SecretList};
+
+const DEFAULT_MAX_AHEAD: Duration = Duration::from_secs(20 * 60);
+
+/// The callback keys in force, derived from a [`KeySet`] (so they rotate with the secret).
+#[derive(Debug, Clone)]
+pub struct CallbackKeys {
+    sign_keys: Option<SecretList>,
+    path_token: Option<Secret>,
+}
+
+impl CallbackKeys {
+    /// Reads `VOD_CALLBACK_KEYS` (letters and digits, at most 32 characters each, as VOD
+    /// requires of a SignKey) and `VOD_CALLBACK_TOKEN` (16 to 128 of `A-Z a-z 0-9 - _`).
+    pub fn derive(keys: &KeySet) -> Result<Self, ConfigError> {
+        let sign_keys = keys.list("VOD_CALLBACK_KEYS")?;
+        if let Some(list) = &sign_keys {
+            let valid = |key: &Secret| {
+                let key = key.expose();
+                key.len() <= 32 && key.bytes().all(|b| b.is_ascii_alphanumeric())
+            };
+            if !list.iter().all(valid) {
+                return Err(ConfigError::invalid(
+                    "VOD_CALLBACK_KEYS",
+                    "each SignKey must be 1 to 32 letters or digits (VOD's rule for callback keys)",
+                ));
+            }
+        }
+        let path_token = keys.get("VOD_CALLBACK_TOKEN").cloned();
+        if let Some(token) = &path_token {
+            let token = token.expose();
+            let valid = (16..=128).contains(&token.len())
+                && token
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            if !valid {
+                return Err(ConfigError::invalid(
+                    "VOD_CALLBACK_TOKEN",
+                    "must be 16 to 128 characters of A-Z, a-z, 0-9, '-' or '_'",
+                ));
+            }
+        }
+        Ok(Self {
+            sign_keys,
+            path_token,
+        })
+    }
+
+    /// Whether any mechanism is configured.
+    pub fn any(&self) -> bool {
+        self.sign_keys.is_some() || self.path_token.is_some()
+    }
+}
+
+/// How callbacks are authenticated (`VOD_CALLBACK_AUTH`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMode {
+    /// The configured keys and/or path token (the default); at least one is required.
+    Keys,
+    /// No authentication at all, by explicit choice (`VOD_CALLBACK_AUTH=none`).
+    None,
+}
+
+/// Checks callbacks against the keys in force.
+#[derive(Debug, Clone)]
+pub struct CallbackVerifier {
+    mode: AuthMode,
+    max_ahead_secs: i64,
+}
+
+/// Proof that the request reached a callback route it may use; needed by
+/// [`CallbackVerifier::verify`].
+#[derive(Debug)]
+pub struct RouteCheck {
+    token_checked: bool,
+}
+
+/// Proof that a callback is authentic. Only [`CallbackVerifier::verify`] builds one.
+#[derive(Debug)]
+pub struct CallbackAuth {
+    callback: Callback,
+    method: AuthMethod,
+}
+
+/// What authenticated a callback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMethod {
+    Sign,
+    PathToken,
+    SignAndPathToken,
+    /// `VOD_CALLBACK_AUTH=none`.
+    Unauthenticated,
+}
+
+impl CallbackAuth {
+    /// The authenticated callback.
+    pub fn callback(&self) -> &Callback {
+        &self.callback
+    }
+
+    /// How it was authenticated.
+    pub fn method(&self) -> AuthMethod {
+        self.method
+    }
+}
+
+/// Why a callback was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CallbackAuthError {
+    /// A path token is configured and the request used the bare path.
+    #[error("no such route")]
+    NotFound,
+    #[error("the callback URL token is wrong")]
+    WrongPathToken,
+    #[error("the callback carries no Sign/T (set the same SignKey in VOD's event configuration)")]
+    MissingSign,
+    #[error("Sign does not match any configured callback key")]
+    BadSign,
+    #[error("the callback signature expired (T is in the past)")]
+    Expired,
+    #[error("T is too far in the future")]
+    TooFarAhead,
+    /// Keys were rotated away entirely at runtime; nothing can be verified.
+    #[error("callback authentication is not configured")]
+    NotConfigured,
+}
+
+impl CallbackAuthError {
+    /// HTTP status.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::NotFound => 404,
+            Self::NotConfigured => 503,
+            _ => 401,
+        }
+    }
+
+    /// Stable reason for the error envelope.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::NotFound => "not_found",
+            Self::WrongPathToken => "invalid_callback_token",
+            Self::MissingSign => "missing_signature",
+            Self::BadSign => "invalid_signature",
+            Self::Expired => "signature_expired",
+            Self::TooFarAhead => "signature_time_invalid",
+            Self::NotConfigured => "unavailable",
+        }
+    }
+}
+
+impl CallbackVerifier {
+    /// Reads `VOD_CALLBACK_AUTH` (unset or `none`) and `VOD_CALLBACK_MAX_AHEAD_SECONDS`
+    /// (60..=86400, default 1200), and checks that `keys` configure some authentication unless
+    /// `none` was chosen; `none` together with keys is refused as contradictory.
+    pub fn from_env(env: &Env, keys: &CallbackKeys) -> Result<Self, ConfigError> {
+        let mode = match env.non_empty("VOD_CALLBACK_AUTH") {
+            None => AuthMode::Keys,
+            Some(v) if v.eq_ignore_ascii_case("none") => AuthMode::None,
+            Some(v) => {
+                return Err(ConfigError::invalid(
+                    "VOD_CALLBACK_AUTH",
+                    format!(
+                        "the only accepted value is none (to run without callback authentication), got {v:?}"
+                    ),
+                ));
+            }
+        };
+        match (mode, keys.any()) {
+            (AuthMode::Keys, false) => {
+                return Err(ConfigError::missing(
+                    "VOD_CALLBACK_KEYS",
+                    "set VOD_CALLBACK_KEYS (VOD's SignKey) and/or VOD_CALLBACK_TOKEN, or VOD_CALLBACK_AUTH=none to accept unauthenticated callbacks",
+                ));
+            }
+            (AuthMode::None, true) => {
+                return Err(ConfigError::invalid(
+                    "VOD_CALLBACK_AUTH",
+                    "is none, but VOD_CALLBACK_KEYS or VOD_CALLBACK_TOKEN is set; unset one or the other",
+                ));
+            }
+            _ => {}
+        }
+        let max_ahead_secs: i64 = env.parse_or(
+            "VOD_CALLBACK_MAX_AHEAD_SECONDS",
+            DEFAULT_MAX_AHEAD.as_secs() as i64,
+            "a whole number of seconds",
+        )?;
+        if !(60..=86_400).contains(&max_ahead_secs) {
+            return Err(ConfigError::invalid(
+                "VOD_CALLBACK_MAX_AHEAD_SECONDS",
+                format!("must be between 60 and 86400, got {max_ahead_secs}"),
+            ));
+        }
+        Ok(Self {
+            mode,
+            max_ahead_secs,
+        })
+    }
+
+    /// The configured mode.
+    pub fn mode(&self) -> AuthMode {
+        self.mode
+    }
+
+    /// Checks the route before the body is read: with a path token configured the bare path is
+    /// 404 and a wrong token 401; without one, a token in the path is 404.
+    pub fn check_route(
+        &self,
+        keys: &CallbackKeys,
+        path_token: Option<&str>,
+    ) -> Result<RouteCheck, CallbackAuthError> {
+        match (&keys.path_token, path_token) {
+            (None, None) => Ok(RouteCheck {
+                token_checked: false,
+            }),
+            (None, Some(_)) | (Some(_), None) => Err(CallbackAuthError::NotFound),
+            (Some(expected), Some(given)) => {
+                if expected.ct_eq(given.as_bytes()) {
+                    Ok(RouteCheck {
+                        token_checked: true,
+                    })
+                } else {
+                    Err(CallbackAuthError::WrongPathToken)
+                }
+            }
+        }
+    }
+
+    /// Authenticates a parsed callback. `query` is the request's raw query string (the fallback
+    /// location of `Sign`/`T`); `now` is Unix seconds.
+    pub fn verify(
+        &self,
+        keys: &CallbackKeys,
+        route: RouteCheck,
+        callback: Callback,
+        query: Option<&str>,
+        now: i64,
+    ) -> Result<CallbackAuth, CallbackAuthError> {
+        let method = match (self.mode, &keys.sign_keys, route.token_checked) {
+            (AuthMode::None, _, _) => AuthMethod::Unauthenticated,
+            (AuthMode::Keys, None, true) => AuthMethod::PathToken,
+            (AuthMode::Keys, None, false) => return Err(CallbackAuthError::NotConfigured),
+            (AuthMode::Keys, Some(sign_keys), token_checked) => {
+                let (sign, t) =
+                    sign_and_t(&callback, query).ok_or(CallbackAuthError::MissingSign)?;
+                self.check_sign(sign_keys, &sign, &t, now)?;
+                if token_checked {
+                    AuthMethod::SignAndPathToken
+                } else {
+                    AuthMethod::Sign
+                }
+            }
+        };
+        Ok(CallbackAuth { callback, method })
+    }
+
+    fn check_sign(
+        &self,
+        keys: &SecretList,
+        sign: &str,
+        t: &str,
+        now: i64,
+    ) -> Result<(), CallbackAuthError> {
+        let mut given = [0u8; 16];
+        hex::decode_to_slice(sign.trim(), &mut given).map_err(|_| CallbackAuthError::BadSign)?;
+        let expiry: i64 = t.parse().map_err(|_| CallbackAuthError::BadSign)?;
+        let matched = keys.iter().fold(false, |found, key| {
+            let mut digest = Md5::new();
+            digest.update(key.expose().as_bytes());
+            digest.update(t.as_bytes());
+            found | bool::from(digest.finalize().as_slice().ct_eq(&given))
+        });
+        if !matched {
+            return Err(CallbackAuthError::BadSign);
+        }
+        if expiry < now {
+            return Err(CallbackAuthError::Expired);
+        }
+        if expiry > now.saturating_add(self.max_ahead_secs) {
+            return Err(CallbackAuthError::TooFarAhead);
+        }
+        Ok(())
+    }
+}
+
+/// `Sign` and the text of `T`: from the body's top level if either is there, else the query.
+fn sign_and_t(callback: &Callback, query: Option<&str>) -> Option<(String, String)> {
+    let body = callback.body();
+    if body.contains_key("Sign") || body.contains_key("T") {
+        return Some((callback.sign()?.to_owned(), callback.t()?.text));
+    }
+    let mut sign = None;
+    let mut t = None;
+    for (key, value) in form_urlencoded::parse(query?.as_bytes()) {
+        match key.as_ref() {
+            "Sign" | "sign" => sign = Some(value.into_owned()),
+            "T" | "t" => t = Some(value.into_owned()),
+            _ => {}
+        }
+    }
+    Some((sign?, t?))
+}
+
+/// `Sign` for a callback key and expiry, as VOD computes it (lower-case hex). For tests and the
+/// local simulator.
+pub fn sign_for(key: &Secret, t: i64) -> String {
+    let mut digest = Md5::new();
+    digest.update(key.expose().as_bytes());
+    digest.update(t.to_string().as_bytes());
+    hex::encode(digest.finalize())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::callback::parse;
+
+    const NOW: i64 = 1_700_000_000;
+
+    fn keys(pairs: &[(&str, &str)]) -> CallbackKeys {
+        CallbackKeys::derive(&KeySet::from_env(&Env::from_pairs(pairs.iter().copied()))).unwrap()
+    }
+
+    fn verifier(keys: &CallbackKeys) -> CallbackVerifier {
+        CallbackVerifier::from_env(&Env::default(), keys).unwrap()
+    }
+
+    fn body(sign: Option<&str>, t: Option<serde_json::Value>) -> Callback {
+        let mut value = serde_json::json!({"EventType": "FileDeleted", "FileDeleteEvent": {"FileIdSet": ["1"]}});
+        if let Some(sign) = sign {
+            value["Sign"] = sign.into();
+        }
+        if let Some(t) = t {
+            value["T"] = t;
+        }
+        parse(value.to_string().as_bytes()).unwrap()
+    }
+
+    fn check(
+        keys: &CallbackKeys,
+        callback: Callback,
+        query: Option<&str>,
+    ) -> Result<AuthMethod, CallbackAuthError> {
+        let v = verifier(keys);
+        let route = v.check_route(keys, None)?;
+        v.verify(keys, route, callback, query, NOW)
+            .map(|auth| auth.method())
+    }
+
+    #[test]
+    fn research_vector() {
+        let key = Secret::new("VodCallbackKey123");
+        assert_eq!(
+            sign_for(&key, 1_700_000_600),
+            "3ba1987f207256fd7eac2f3bd50d0243"
+        );
+    }
+
+    #[test]
+    fn sign_and_t_in_the_body() {
+        let k = keys(&[("VOD_CALLBACK_KEYS", "VodCallbackKey123")]);
+        let t = NOW + 600;
+        let sign = sign_for(&Secret::new("VodCallbackKey123"), t);
+        assert_eq!(
+            check(&k, body(Some(&sign), Some(t.into())), None),
+            Ok(AuthMethod::Sign)
+        );
+        // Upper-case hex and a string T are accepted too.
+        let upper = sign.to_ascii_uppercase();
+        assert_eq!(
+            check(&k, body(Some(&upper), Some(t.to_string().into())), None),
+            Ok(AuthMethod::Sign)
+        );
+    }
+
+    #[test]
+    fn wrong_missing_expired_and_far_future() {
+        let k = keys(&[("VOD_CALLBACK_KEYS", "VodCallbackKey123")]);
+        let key = Secret::new("VodCallbackKey123");
+        let good_t = NOW + 600;
+        let wrong = sign_for(&Secret::new("OtherKey"), good_t);
+        assert_eq!(
+            check(&k, body(Some(&wrong), Some(good_t.into())), None),
+            Err(CallbackAuthError::BadSign)
+        );
+        assert_eq!(
+            check(&k, body(None, None), None),
+            Err(CallbackAuthError::MissingSign)
+        );
+        assert_eq!(
+            check(&k, body(Some(&sign_for(&key, good_t)), None), None),
+            Err(CallbackAuthError::MissingSign)
+        );
+        assert_eq!(
+            check(&k, body(Some("zz"), Some(good_t.into())), None),
+            Err(CallbackAuthError::BadSign)
+        );
+        // Sign for one T does not cover another.
+        assert_eq!(
+            check(
+                &k,
+                body(Some(&sign_for(&key, good_t)), Some((good_t + 1).into())),
+                None
+            ),
+            Err(CallbackAuthError::BadSign)
+        );
+        let past = NOW - 1;
+        assert_eq!(
+            check(
+                &k,
+                body(Some(&sign_for(&key, past)), Some(past.into())),
+                None
+            ),
+            Err(CallbackAuthError::Expired)
+        );
+        assert!(check(&k, body(Some(&sign_for(&key, NOW)), Some(NOW.into())), None).is_ok());
+        let edge = NOW + 1200;
+        assert!(
+            check(
+                &k,
+                body(Some(&sign_for(&key, edge)), Some(edge.into())),
+                None
+            )
+            .is_ok()
+        );
+        let far = NOW + 1201;
+        assert_eq!(
+            check(&k, body(Some(&sign_for(&key, far)), Some(far.into())), None),
+            Err(CallbackAuthError::TooFarAhead)
+        );
+    }
+
+    #[test]
+    fn rotated_keys_all_verify() {
+        let k = keys(&[("VOD_CALLBACK_KEYS", "NewKey1,OldKey0")]);
+        let t = NOW + 600;
+        for key in ["NewKey1", "OldKey0"] {
+            let sign = sign_for(&Secret::new(key), t);
+            assert_eq!(
+                check(&k, body(Some(&sign), Some(t.into())), None),
+                Ok(AuthMethod::Sign)
+            );
+        }
+    }
+
+    #[test]
+    fn query_string_fallback() {
+        let k = keys(&[("VOD_CALLBACK_KEYS", "VodCallbackKey123")]);
+        let t = NOW + 600;
+        let sign = sign_for(&Secret::new("VodCallbackKey123"), t);
+        let query = format!("Sign={sign}&T={t}");
+        assert_eq!(
+            check(&k, body(None, None), Some(&query)),
+            Ok(AuthMethod::Sign)
+        );
+        // The body wins when it has Sign/T: a valid query cannot rescue a bad body.
+        assert_eq!(
+            check(&k, body(Some("00"), Some(t.into())), Some(&query)),
+            Err(CallbackAuthError::BadSign)
+        );
+    }
+
+    #[test]
+    fn path_token() {
+        let k = keys(&[("VOD_CALLBACK_TOKEN", "a-long-random-path-token")]);
+        let v = verifier(&k);
+        assert_eq!(
+            v.check_route(&k, None).err(),
+            Some(CallbackAuthError::NotFound)
+        );
+        assert_eq!(
+            v.check_route(&k, Some("a-long-random-path-tokeN")).err(),
+            Some(CallbackAuthError::WrongPathToken)
+        );
+        let route = v.check_route(&k, Some("a-long-random-path-token")).unwrap();
+        let auth = v.verify(&k, route, body(None, None), None, NOW).unwrap();
+        assert_eq!(auth.method(), AuthMethod::PathToken);
+        // Without a token configured, a token path does not exist.
+        let sign_only = keys(&[("VOD_CALLBACK_KEYS", "K")]);
+        assert_eq!(
+            verifier(&sign_only)
+                .check_route(&sign_only, Some("x"))
+                .err(),
+            Some(CallbackAuthError::NotFound)
+        );
+    }
+
+    #[test]
+    fn both_configured_both_must_pass() {
+        let k = keys(&[
+            ("VOD_CALLBACK_KEYS", "K1"),
+            ("VOD_CALLBACK_TOKEN", "a-long-random-path-token"),
+        ]);
+        let v = verifier(&k);
+        let t = NOW + 60;
+        let route = v.check_route(&k, Some("a-long-random-path-token")).unwrap();
+        assert_eq!(
+            v.verify(&k, route, body(None, None), None, NOW).err(),
+            Some(CallbackAuthError::MissingSign)
+        );
+        let route = v.check_route(&k, Some("a-long-random-path-token")).unwrap();
+        let signed = body(Some(&sign_for(&Secret::new("K1"), t)), Some(t.into()));
+        assert_eq!(
+            v.verify(&k, route, signed, None, NOW).unwrap().method(),
+            AuthMethod::SignAndPathToken
+        );
+    }
+
+    #[test]
+    fn configuration_rules() {
+        let none = keys(&[]);
+        let err = CallbackVerifier::from_env(&Env::default(), &none).unwrap_err();
+        assert_eq!(err.var, "VOD_CALLBACK_KEYS");
+        let explicit =
+            CallbackVerifier::from_env(&Env::from_pairs([("VOD_CALLBACK_AUTH", "none")]), &none)
+                .unwrap();
+        assert_eq!(explicit.mode(), AuthMode::None);
+        let with_keys = keys(&[("VOD_CALLBACK_KEYS", "K")]);
+        let err = CallbackVerifier::from_env(
+            &Env::from_pairs([("VOD_CALLBACK_AUTH", "none")]),
+            &with_keys,
+        )
+        .unwrap_err();
+        assert_eq!(err.var, "VOD_CALLBACK_AUTH");
+        let err = CallbackVerifier::from_env(
+            &Env::from_pairs([("VOD_CALLBACK_AUTH", "off")]),
+            &with_keys,
+        )
+        .unwrap_err();
+        assert_eq!(err.var, "VOD_CALLBACK_AUTH");
+        for (var, value) in [
+            ("VOD_CALLBACK_KEYS", "has space"),
+            ("VOD_CALLBACK_KEYS", &"k".repeat(33)),
+            ("VOD_CALLBACK_TOKEN", "short"),
+            ("VOD_CALLBACK_TOKEN", "has/slash/in/the/token"),
+        ] {
+            let err = CallbackKeys::derive(&KeySet::from_env(&Env::from_pairs([(var, value)])))
+                .unwrap_err();
+            assert_eq!(err.var, var);
+        }
+    }
+
+    #[test]
+    fn unauthenticated_mode_accepts_anything() {
+        let none = keys(&[]);
+        let v =
+            CallbackVerifier::from_env(&Env::from_pairs([("VOD_CALLBACK_AUTH", "none")]), &none)
+                .unwrap();
+        let route = v.check_route(&none, None).unwrap();
+        let auth = v.verify(&none, route, body(None, None), None, NOW).unwrap();
+        assert_eq!(auth.method(), AuthMethod::Unauthenticated);
+    }
+}

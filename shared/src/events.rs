@@ -1,0 +1,260 @@
+//! The `events` function: authenticate a VOD callback, attribute it, store it, then answer.
+//!
+//! A callback flows: route check (path token) → body (≤ 1 MiB) → [`callback::parse`] →
+//! [`CallbackVerifier::verify`] (Sign/T) → [`attribution::open`] on the echoed contexts →
+//! [`Envelope::build`] → [`Sink::store`]. The function answers `200 {"code":0,"message":"ok"}`
+//! only after the sink confirmed the write (a duplicate counts as written); if the sink fails or
+//! does not answer within `EVENT_STORE_TIMEOUT_SECONDS` it answers 503 so VOD delivers again,
+//! and because every sink write is keyed by the event's deterministic id, the redelivery is
+//! stored once. Every failure is an [`EventsError`], turned into the JSON envelope in one place.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Path, Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use time::OffsetDateTime;
+
+use crate::attribution;
+use crate::callback::{self, CallbackError, MAX_CALLBACK_BYTES};
+use crate::callback_auth::{
+    AuthMode, CallbackAuth, CallbackAuthError, CallbackKeys, CallbackVerifier,
+};
+use crate::config::{ConfigError, Env};
+use crate::envelope::{Envelope, Uploader};
+use crate::http::{ApiError, Cors, StoredEvent};
+use crate::key_sources::{KeyLoadError, KeySet, Keys, SecretsManager};
+use crate::secret::SecretList;
+use crate::sink::{Record, Sink, SinkError, Stored};
+
+/// The callback route (and `ROUTE/{token}` when a path token is configured).
+pub const ROUTE: &str = "/v1/vod/events";
+
+const DEFAULT_STORE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The keys `events` uses, derived once per secret fetch.
+pub struct EventsKeys {
+    callback: CallbackKeys,
+    context: Option<SecretList>,
+}
+
+impl EventsKeys {
+    fn derive(keys: &KeySet) -> Result<Self, ConfigError> {
+        Ok(Self {
+            callback: CallbackKeys::derive(keys)?,
+            context: keys.list("VODGATE_CONTEXT_KEY")?,
+        })
+    }
+}
+
+/// Everything an `events` request needs, built once at start.
+pub struct EventsState {
+    keys: Keys<EventsKeys>,
+    verifier: CallbackVerifier,
+    sink: Sink,
+    store_timeout: Duration,
+}
+
+/// Why `events` could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Keys(#[from] KeyLoadError),
+}
+
+impl EventsState {
+    /// Reads configuration, loads keys and prepares the sink (no network call to the sink).
+    pub async fn from_env(env: &Env) -> Result<Arc<Self>, StartError> {
+        let source = SecretsManager::from_env(env).await?;
+        let keys = Keys::load(env, source, EventsKeys::derive).await?;
+        let current = keys.current().await;
+        let verifier = CallbackVerifier::from_env(env, &current.callback)?;
+        if verifier.mode() == AuthMode::None {
+            tracing::warn!(
+                "VOD_CALLBACK_AUTH=none: callbacks are NOT authenticated; anyone who can reach this URL can store events"
+            );
+        }
+        if current.context.is_none() {
+            tracing::warn!(
+                "VODGATE_CONTEXT_KEY is not set: events cannot be attributed to uploaders (uploader is always null)"
+            );
+        }
+        let timeout_secs: u64 = env.parse_or(
+            "EVENT_STORE_TIMEOUT_SECONDS",
+            DEFAULT_STORE_TIMEOUT.as_secs(),
+            "a whole number of seconds",
+        )?;
+        if !(1..=60).contains(&timeout_secs) {
+            return Err(ConfigError::invalid(
+                "EVENT_STORE_TIMEOUT_SECONDS",
+                format!("must be between 1 and 60, got {timeout_secs}"),
+            )
+            .into());
+        }
+        let sink = Sink::from_env(env).await?;
+        tracing::info!(sink = %sink.describe(), "events sink ready");
+        drop(current);
+        Ok(Arc::new(Self {
+            keys,
+            verifier,
+            sink,
+            store_timeout: Duration::from_secs(timeout_secs),
+        }))
+    }
+
+    /// The sink events are written to.
+    pub fn sink(&self) -> &Sink {
+        &self.sink
+    }
+}
+
+/// The `events` routes: `POST /v1/vod/events` and `POST /v1/vod/events/{token}`.
+pub fn routes(state: Arc<EventsState>) -> Router {
+    Router::new()
+        .route(ROUTE, post(receive_bare))
+        .route(&format!("{ROUTE}/{{token}}"), post(receive_with_token))
+        .with_state(state)
+}
+
+/// The whole `events` application, as served in every mode.
+pub fn app(state: Arc<EventsState>, cors: &Cors) -> Router {
+    crate::http::finish(routes(state), cors)
+}
+
+async fn receive_bare(State(state): State<Arc<EventsState>>, request: Request) -> Response {
+    receive(&state, None, request).await
+}
+
+async fn receive_with_token(
+    State(state): State<Arc<EventsState>>,
+    Path(token): Path<String>,
+    request: Request,
+) -> Response {
+    receive(&state, Some(token), request).await
+}
+
+async fn receive(state: &EventsState, token: Option<String>, request: Request) -> Response {
+    match ingest(state, token.as_deref(), request).await {
+        Ok(stored) => {
+            let mut response = crate::http::ok_empty();
+            response.extensions_mut().insert(stored);
+            response
+        }
+        Err(error) => error.into_response(),
+    }
+}
+
+async fn ingest(
+    state: &EventsState,
+    token: Option<&str>,
+    request: Request,
+) -> Result<StoredEvent, EventsError> {
+    let keys = state.keys.current().await;
+    let route = state.verifier.check_route(&keys.callback, token)?;
+    let (parts, body) = request.into_parts();
+    let bytes = crate::http::read_body(body, MAX_CALLBACK_BYTES)
+        .await
+        .map_err(EventsError::Http)?;
+    let callback = callback::parse(&bytes)?;
+    let received_at = OffsetDateTime::now_utc();
+    let auth = state.verifier.verify(
+        &keys.callback,
+        route,
+        callback,
+        parts.uri.query(),
+        received_at.unix_timestamp(),
+    )?;
+    let uploader = attribute(keys.context.as_ref(), &auth);
+    let envelope = Envelope::build(auth.callback(), uploader, received_at);
+    let json = envelope.to_json();
+    let received_at_text = crate::envelope::rfc3339(envelope.received_at);
+    let record = Record {
+        id: &envelope.id,
+        event_type: &envelope.event_type,
+        file_id: envelope.file_id.as_deref(),
+        uploader_sub: envelope.uploader.as_ref().map(|u| u.sub.as_str()),
+        received_at: &received_at_text,
+        received_at_unix: envelope.received_at.unix_timestamp(),
+        envelope_json: &json,
+    };
+    let stored = tokio::time::timeout(state.store_timeout, state.sink.store(&record))
+        .await
+        .map_err(|_| {
+            SinkError::Unavailable(format!(
+                "no answer within {} s",
+                state.store_timeout.as_secs()
+            ))
+        })??;
+    Ok(StoredEvent {
+        id: envelope.id,
+        duplicate: stored == Stored::Duplicate,
+    })
+}
+
+/// The uploader named by the first context token whose MAC holds; `None` for missing, foreign
+/// or forged tokens (the event is still stored, never trusted).
+fn attribute(keys: Option<&SecretList>, auth: &CallbackAuth) -> Option<Uploader> {
+    let keys = keys?;
+    auth.callback()
+        .contexts()
+        .into_iter()
+        .find_map(|token| attribution::open(keys, token))
+        .map(|who| Uploader {
+            sub: who.sub,
+            upload_id: who.upload_id.as_str().to_owned(),
+            meta: who.meta.map(|m| m.as_str().to_owned()),
+        })
+}
+
+/// Everything that can go wrong receiving a callback.
+#[derive(Debug, thiserror::Error)]
+pub enum EventsError {
+    #[error(transparent)]
+    Auth(#[from] CallbackAuthError),
+    #[error(transparent)]
+    Parse(#[from] CallbackError),
+    #[error(transparent)]
+    Sink(#[from] SinkError),
+    #[error("{}", .0.message)]
+    Http(ApiError),
+}
+
+impl IntoResponse for EventsError {
+    fn into_response(self) -> Response {
+        let api = match self {
+            Self::Auth(error) => ApiError::new(
+                StatusCode::from_u16(error.status()).unwrap_or(StatusCode::UNAUTHORIZED),
+                error.reason(),
+                error.to_string(),
+            ),
+            Self::Parse(error) => ApiError::new(
+                StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST),
+                error.reason(),
+                error.to_string(),
+            ),
+            Self::Sink(SinkError::TooLarge(bytes)) => {
+                tracing::error!(bytes, "event too large for the sink even compressed");
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    "the event is too large for the configured sink",
+                )
+            }
+            Self::Sink(SinkError::Unavailable(cause)) => {
+                tracing::warn!(%cause, "sink unavailable; answering 503 so VOD retries");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the event could not be stored; retry later",
+                )
+            }
+            Self::Http(api) => api,
+        };
+        api.into_response()
+    }
+}

@@ -1,0 +1,393 @@
+//! Event sinks: where the `events` function writes each VOD callback before acknowledging it.
+//!
+//! VOD retries a callback until it gets a 200, so the function answers 200 only after
+//! [`Sink::store`] returns `Ok`: once that happens the event is durable, and if anything fails
+//! first ([`SinkError::Unavailable`], a crash, a timeout) VOD simply sends it again. Redelivery is
+//! therefore normal, and each sink makes it harmless in its own way, keyed by the record's `id`
+//! (deterministic per event, so a retry carries the same one):
+//!
+//! - **DynamoDB** and **SQLite** write conditionally (`attribute_not_exists(id)`, a unique
+//!   column), so a redelivered event is a no-op reported as [`Stored::Duplicate`]: exactly once in
+//!   effect.
+//! - **SQS FIFO** uses `id` as the `MessageDeduplicationId`, so SQS drops a copy sent within its
+//!   5-minute deduplication window; a retry after that window is delivered again.
+//! - **SQS standard** cannot deduplicate at all: delivery is at least once, and every copy carries
+//!   the same `id` so consumers dedupe by it.
+//!
+//! Every sink but SQLite has a size limit (SQS: the queue's `MaximumMessageSize`, 256 KiB to
+//! 1 MiB; DynamoDB: 400 KB per item). An envelope over it is stored gzip-compressed, never dropped
+//! and never refused: dropping loses the event silently, and a refusal (an error) would make VOD
+//! retry the same oversize event forever. Only an event that does not fit even compressed is
+//! [`SinkError::TooLarge`]; retrying cannot help it, so the caller must not answer in a way that
+//! makes VOD retry.
+//!
+//! What a record holds (the envelope JSON and the attributes sinks index by) is decided by the
+//! caller; the envelope contract lives in `crate::envelope`, and nothing here depends on it.
+
+mod dynamodb;
+mod sqlite;
+mod sqs;
+
+use std::io::{Read, Write};
+
+use flate2::Compression;
+use flate2::read::GzDecoder;
+use flate2::write::GzEncoder;
+
+use crate::config::{ConfigError, Env};
+
+pub use dynamodb::DynamoDbSink;
+pub use sqlite::{SqliteSink, StoredEvent};
+pub use sqs::SqsSink;
+
+/// The variable naming the sink.
+const SINK_VAR: &str = "EVENT_SINK";
+/// The variable setting how long DynamoDB keeps an event.
+const RETENTION_VAR: &str = "EVENT_RETENTION_DAYS";
+const DEFAULT_RETENTION_DAYS: u32 = 30;
+const MAX_RETENTION_DAYS: u32 = 3650;
+const SINK_FORMS: &str = "sqs:<queue url>, dynamodb:<table name> or sqlite:<path>";
+
+/// What a sink stores: the envelope JSON plus the attributes sinks index by. Built by the caller.
+#[derive(Clone, Copy)]
+pub struct Record<'a> {
+    /// `"vod_"` + 32 hex digits; deterministic per event, so a redelivery has the same id.
+    pub id: &'a str,
+    /// The VOD event type, e.g. `NewFileUpload`.
+    pub event_type: &'a str,
+    /// The VOD file id, when the event is about a file.
+    pub file_id: Option<&'a str>,
+    /// The uploader's `sub`, when the event could be attributed.
+    pub uploader_sub: Option<&'a str>,
+    /// When the event was received, RFC 3339 UTC (`2026-11-28T16:41:00Z`).
+    pub received_at: &'a str,
+    /// The same instant in seconds since the Unix epoch.
+    pub received_at_unix: i64,
+    /// The whole envelope, already serialised (may be up to ~1.1 MiB).
+    pub envelope_json: &'a str,
+}
+
+/// What a successful [`Sink::store`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    /// The event was written (or, for SQS, sent).
+    New,
+    /// The event was already stored: a redelivery, and a no-op.
+    Duplicate,
+}
+
+/// Why an event was not stored.
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    /// The sink is down, throttled, too slow or refused our credentials: VOD should retry (503).
+    /// The text explains the cause and never contains the event.
+    #[error("event sink unavailable: {0}")]
+    Unavailable(String),
+    /// The event does not fit the sink even compressed (the size it would take, in bytes).
+    /// Retrying cannot help, so the caller must not ask VOD to.
+    #[error("event too large for the sink even compressed: {0} bytes")]
+    TooLarge(usize),
+}
+
+/// A configured event sink.
+#[derive(Debug, Clone)]
+pub enum Sink {
+    /// A local SQLite file: the embedded default.
+    Sqlite(SqliteSink),
+    /// An SQS queue, standard or FIFO.
+    Sqs(SqsSink),
+    /// A DynamoDB table keyed by `id`.
+    DynamoDb(DynamoDbSink),
+}
+
+impl Sink {
+    /// From `EVENT_SINK` = `sqs:<queue url>` | `dynamodb:<table name>` | `sqlite:<path>` and
+    /// `EVENT_RETENTION_DAYS` (default 30; 1..=3650; DynamoDB's TTL).
+    ///
+    /// Builds AWS clients only for the AWS kinds, with [`crate::aws::sdk_config`], and makes no
+    /// network call, so a cold start stays fast and AWS problems surface on the first store. A
+    /// SQLite file is opened (and created) here, so a bad path fails start-up.
+    pub async fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        match SinkSpec::from_env(env)? {
+            SinkSpec::Sqlite(path) => SqliteSink::open(std::path::Path::new(path))
+                .map(Self::Sqlite)
+                .map_err(|e| ConfigError::invalid(SINK_VAR, format!("cannot open {path:?}: {e}"))),
+            SinkSpec::Sqs(queue_url) => {
+                let sdk = crate::aws::sdk_config().await;
+                Ok(Self::Sqs(SqsSink::new(
+                    aws_sdk_sqs::Client::new(&sdk),
+                    queue_url.to_owned(),
+                )))
+            }
+            SinkSpec::DynamoDb {
+                table,
+                retention_days,
+            } => {
+                let sdk = crate::aws::sdk_config().await;
+                Ok(Self::DynamoDb(DynamoDbSink::new(
+                    aws_sdk_dynamodb::Client::new(&sdk),
+                    table.to_owned(),
+                    retention_days,
+                )))
+            }
+        }
+    }
+
+    /// Stores `record` durably. `Ok` means the event survives a crash of this process, so VOD may
+    /// be acknowledged; `Stored::Duplicate` means it already had been. The caller bounds the
+    /// wait (the events function's `EVENT_STORE_TIMEOUT_SECONDS`); a write that completes after
+    /// the caller gave up is harmless, because the retry finds it (a duplicate, or a
+    /// deduplicated message).
+    pub async fn store(&self, record: &Record<'_>) -> Result<Stored, SinkError> {
+        match self {
+            Self::Sqlite(sink) => sink.store(record).await,
+            Self::Sqs(sink) => sink.store(record).await,
+            Self::DynamoDb(sink) => sink.store(record).await,
+        }
+    }
+
+    /// The sink in `EVENT_SINK` form, for logs: `sqlite:/path`, `sqs:<url>`, `dynamodb:<table>`.
+    /// Holds no secrets.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Sqlite(sink) => format!("sqlite:{}", sink.path().display()),
+            Self::Sqs(sink) => format!("sqs:{}", sink.queue_url()),
+            Self::DynamoDb(sink) => format!("dynamodb:{}", sink.table()),
+        }
+    }
+}
+
+impl From<SqliteSink> for Sink {
+    fn from(sink: SqliteSink) -> Self {
+        Self::Sqlite(sink)
+    }
+}
+
+impl From<SqsSink> for Sink {
+    fn from(sink: SqsSink) -> Self {
+        Self::Sqs(sink)
+    }
+}
+
+impl From<DynamoDbSink> for Sink {
+    fn from(sink: DynamoDbSink) -> Self {
+        Self::DynamoDb(sink)
+    }
+}
+
+/// The parsed configuration, before any file is opened or client built.
+#[derive(Debug, PartialEq, Eq)]
+enum SinkSpec<'a> {
+    Sqlite(&'a str),
+    Sqs(&'a str),
+    DynamoDb { table: &'a str, retention_days: u32 },
+}
+
+impl<'a> SinkSpec<'a> {
+    fn from_env(env: &'a Env) -> Result<Self, ConfigError> {
+        let raw = env
+            .non_empty(SINK_VAR)
+            .ok_or_else(|| ConfigError::missing(SINK_VAR, SINK_FORMS))?;
+        let invalid = |why: &str| ConfigError::invalid(SINK_VAR, format!("{why}, got {raw:?}"));
+        let (kind, target) = raw
+            .split_once(':')
+            .ok_or_else(|| invalid(&format!("expected {SINK_FORMS}")))?;
+        let target = target.trim();
+        // Checked whatever the kind, so a typo never waits for a switch to DynamoDB to show.
+        let retention_days: u32 = env.parse_or(
+            RETENTION_VAR,
+            DEFAULT_RETENTION_DAYS,
+            "a whole number of days",
+        )?;
+        if !(1..=MAX_RETENTION_DAYS).contains(&retention_days) {
+            return Err(ConfigError::invalid(
+                RETENTION_VAR,
+                format!("must be between 1 and {MAX_RETENTION_DAYS}, got {retention_days}"),
+            ));
+        }
+        match kind.trim() {
+            "sqlite" if !target.is_empty() => Ok(Self::Sqlite(target)),
+            "sqlite" => Err(invalid("expected sqlite:<path>")),
+            "sqs" if is_queue_url(target) => Ok(Self::Sqs(target)),
+            "sqs" => Err(invalid(
+                "expected sqs:<queue url> (https://sqs.<region>.amazonaws.com/<account>/<queue>)",
+            )),
+            "dynamodb" if is_table_name(target) => Ok(Self::DynamoDb {
+                table: target,
+                retention_days,
+            }),
+            "dynamodb" => Err(invalid(
+                "expected dynamodb:<table name> (3-255 of A-Z a-z 0-9 _ . -, or a table ARN)",
+            )),
+            _ => Err(invalid(&format!("expected {SINK_FORMS}"))),
+        }
+    }
+}
+
+/// An absolute http(s) URL with a host and a path (the queue).
+fn is_queue_url(target: &str) -> bool {
+    target.parse::<http::Uri>().is_ok_and(|uri| {
+        matches!(uri.scheme_str(), Some("https" | "http"))
+            && uri.host().is_some_and(|h| !h.is_empty())
+            && uri.path().len() > 1
+    })
+}
+
+/// A DynamoDB table name, or a table ARN (which the data plane also accepts).
+fn is_table_name(target: &str) -> bool {
+    if target.starts_with("arn:") {
+        return target.len() <= 1024 && target.contains(":table/");
+    }
+    (3..=255).contains(&target.len())
+        && target
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+}
+
+/// Gzip-compresses `data`: the encoding sinks use for envelopes over their size limit.
+pub fn gzip(data: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut encoder = GzEncoder::new(Vec::with_capacity(data.len() / 4), Compression::default());
+    encoder.write_all(data)?;
+    encoder.finish()
+}
+
+/// Reverses [`gzip`], for consumers reading a compressed envelope (`envelopeGz` in DynamoDB, or
+/// an SQS body with `contentEncoding=gzip` once base64-decoded).
+pub fn gunzip(data: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(data.len().saturating_mul(4));
+    GzDecoder::new(data).read_to_end(&mut out)?;
+    Ok(out)
+}
+
+/// [`gzip`] for a sink, whose only failure is [`SinkError`].
+fn compress(envelope: &str) -> Result<Vec<u8>, SinkError> {
+    gzip(envelope.as_bytes())
+        .map_err(|e| SinkError::Unavailable(format!("cannot compress the envelope: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec_err(pairs: &[(&str, &str)]) -> ConfigError {
+        let env = Env::from_pairs(pairs.iter().copied());
+        SinkSpec::from_env(&env).unwrap_err()
+    }
+
+    #[test]
+    fn parses_each_kind() {
+        let env = Env::from_pairs([("EVENT_SINK", "sqlite:/var/lib/vodgate/events.sqlite")]);
+        assert_eq!(
+            SinkSpec::from_env(&env),
+            Ok(SinkSpec::Sqlite("/var/lib/vodgate/events.sqlite"))
+        );
+        let url = "https://sqs.us-east-1.amazonaws.com/123456789012/vod-events.fifo";
+        let env = Env::from_pairs([("EVENT_SINK", format!("sqs:{url}"))]);
+        assert_eq!(SinkSpec::from_env(&env), Ok(SinkSpec::Sqs(url)));
+        let env = Env::from_pairs([("EVENT_SINK", "dynamodb:vod-events")]);
+        assert_eq!(
+            SinkSpec::from_env(&env),
+            Ok(SinkSpec::DynamoDb {
+                table: "vod-events",
+                retention_days: 30
+            })
+        );
+        let env = Env::from_pairs([
+            ("EVENT_SINK", "dynamodb:vod-events"),
+            ("EVENT_RETENTION_DAYS", "3650"),
+        ]);
+        assert!(matches!(
+            SinkSpec::from_env(&env),
+            Ok(SinkSpec::DynamoDb {
+                retention_days: 3650,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn bad_sink_values_name_event_sink() {
+        for value in [
+            "",
+            "   ",
+            "events.sqlite",
+            "kafka:topic",
+            "sqlite:",
+            "sqs:",
+            "sqs:not a url",
+            "sqs:ftp://example.com/q",
+            "sqs:https://sqs.us-east-1.amazonaws.com",
+            "dynamodb:",
+            "dynamodb:ab",
+            "dynamodb:bad name",
+        ] {
+            let err = spec_err(&[("EVENT_SINK", value)]);
+            assert_eq!(err.var, "EVENT_SINK", "{value:?}: {err}");
+        }
+        let err = spec_err(&[]);
+        assert_eq!(
+            err.to_string(),
+            "invalid configuration: EVENT_SINK: is required (sqs:<queue url>, \
+             dynamodb:<table name> or sqlite:<path>)"
+        );
+        let err = spec_err(&[("EVENT_SINK", "kafka:topic")]);
+        assert!(err.message.contains("kafka:topic"), "{err}");
+    }
+
+    #[test]
+    fn bad_retention_names_event_retention_days() {
+        for value in ["0", "3651", "-1", "thirty", "1.5"] {
+            let err = spec_err(&[
+                ("EVENT_SINK", "dynamodb:t-1"),
+                ("EVENT_RETENTION_DAYS", value),
+            ]);
+            assert_eq!(err.var, "EVENT_RETENTION_DAYS", "{value:?}: {err}");
+        }
+    }
+
+    #[tokio::test]
+    async fn from_env_builds_each_kind_without_network() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested/events.sqlite");
+        let env = Env::from_pairs([("EVENT_SINK", format!("sqlite:{}", path.display()))]);
+        let sink = Sink::from_env(&env).await.unwrap();
+        assert!(matches!(sink, Sink::Sqlite(_)));
+        assert_eq!(sink.describe(), format!("sqlite:{}", path.display()));
+        assert!(path.exists());
+
+        // An unroutable endpoint: building the clients must not touch it.
+        let url = "http://192.0.2.1:9/000000000000/events";
+        let env = Env::from_pairs([("EVENT_SINK", format!("sqs:{url}"))]);
+        let sink = Sink::from_env(&env).await.unwrap();
+        assert!(matches!(sink, Sink::Sqs(_)));
+        assert_eq!(sink.describe(), format!("sqs:{url}"));
+
+        let env = Env::from_pairs([("EVENT_SINK", "dynamodb:vod-events")]);
+        let sink = Sink::from_env(&env).await.unwrap();
+        assert!(matches!(sink, Sink::DynamoDb(_)));
+        assert_eq!(sink.describe(), "dynamodb:vod-events");
+    }
+
+    #[tokio::test]
+    async fn unopenable_sqlite_path_names_event_sink() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a-file");
+        std::fs::write(&file, "not a directory").unwrap();
+        let env = Env::from_pairs([(
+            "EVENT_SINK",
+            format!("sqlite:{}", file.join("events.sqlite").display()),
+        )]);
+        let err = Sink::from_env(&env).await.unwrap_err();
+        assert_eq!(err.var, "EVENT_SINK", "{err}");
+    }
+
+    #[test]
+    fn gzip_round_trip() {
+        let envelope = r#"{"id":"vod_0123","event":{"EventType":"NewFileUpload"}}"#.repeat(1000);
+        let packed = gzip(envelope.as_bytes()).unwrap();
+        assert!(packed.len() < envelope.len() / 10);
+        assert_eq!(gunzip(&packed).unwrap(), envelope.as_bytes());
+        assert_eq!(gunzip(&gzip(b"").unwrap()).unwrap(), b"");
+        assert!(gunzip(b"not gzip").is_err());
+    }
+}

@@ -1,0 +1,267 @@
+//! The SQLite sink: one local file, the embedded default for running without AWS.
+//!
+//! Durability comes from the journal settings: WAL with `synchronous=FULL` syncs the log on every
+//! commit, so an event is on disk once its single-statement transaction returns. The unique `id`
+//! column makes a redelivery a no-op (`ON CONFLICT(id) DO NOTHING`, then `changes() == 0`); only a
+//! clash on `id` is ignored, so any other constraint failure still surfaces as an error. `seq`
+//! gives readers (the `vodgate events` CLI) a stable order and a cursor.
+//!
+//! SQLite calls block, so [`SqliteSink::store`] runs them on Tokio's blocking pool; the one
+//! connection sits behind a mutex, which also serialises writers inside this process. Another
+//! process holding the write lock makes us wait up to [`BUSY_TIMEOUT`], then the store is
+//! reported unavailable so VOD retries.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use rusqlite::{Connection, params};
+
+use super::{Record, SinkError, Stored};
+
+/// How long a write waits for another connection's lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(2);
+
+const SCHEMA: &str = "
+    PRAGMA synchronous = FULL;
+    CREATE TABLE IF NOT EXISTS events (
+        seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+        id           TEXT NOT NULL UNIQUE,
+        event_type   TEXT NOT NULL,
+        file_id      TEXT,
+        uploader_sub TEXT,
+        received_at  TEXT NOT NULL,
+        envelope     TEXT NOT NULL
+    );
+";
+
+const INSERT: &str = "
+    INSERT INTO events (id, event_type, file_id, uploader_sub, received_at, envelope)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+    ON CONFLICT (id) DO NOTHING
+";
+
+/// An event as read back from the SQLite sink.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvent {
+    /// Insertion order: increasing, never reused, possibly with gaps (a duplicate may use one up);
+    /// a cursor for [`SqliteSink::list`].
+    pub seq: i64,
+    /// The record's `id`.
+    pub id: String,
+    /// The VOD event type.
+    pub event_type: String,
+    /// The VOD file id, if the event had one.
+    pub file_id: Option<String>,
+    /// The uploader's `sub`, if known.
+    pub uploader_sub: Option<String>,
+    /// When the event was received (RFC 3339 UTC).
+    pub received_at: String,
+    /// The envelope JSON, as stored.
+    pub envelope: String,
+}
+
+/// Events in a local SQLite file.
+#[derive(Debug, Clone)]
+pub struct SqliteSink {
+    connection: Arc<Mutex<Connection>>,
+    path: PathBuf,
+}
+
+impl SqliteSink {
+    /// Opens (creating if missing, with its parent directory) the database at `path`, and the
+    /// `events` table in it. Blocks on file I/O.
+    pub fn open(path: &Path) -> Result<Self, SinkError> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| {
+                SinkError::Unavailable(format!("cannot create {}: {e}", parent.display()))
+            })?;
+        }
+        let connection = Connection::open(path).map_err(unavailable)?;
+        connection.busy_timeout(BUSY_TIMEOUT).map_err(unavailable)?;
+        // journal_mode answers with the mode now in force; anything but WAL is refused, since the
+        // durability argument above depends on it.
+        let mode: String = connection
+            .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
+            .map_err(unavailable)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(SinkError::Unavailable(format!(
+                "{} cannot use write-ahead logging (journal_mode is {mode})",
+                path.display()
+            )));
+        }
+        connection.execute_batch(SCHEMA).map_err(unavailable)?;
+        Ok(Self {
+            connection: Arc::new(Mutex::new(connection)),
+            path: path.to_owned(),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Inserts `record` unless an event with its id is already stored.
+    pub(super) async fn store(&self, record: &Record<'_>) -> Result<Stored, SinkError> {
+        let connection = Arc::clone(&self.connection);
+        let row = (
+            record.id.to_owned(),
+            record.event_type.to_owned(),
+            record.file_id.map(str::to_owned),
+            record.uploader_sub.map(str::to_owned),
+            record.received_at.to_owned(),
+            record.envelope_json.to_owned(),
+        );
+        let changed = tokio::task::spawn_blocking(move || {
+            lock(&connection)
+                .execute(INSERT, params![row.0, row.1, row.2, row.3, row.4, row.5])
+                .map_err(unavailable)
+        })
+        .await
+        .map_err(|e| SinkError::Unavailable(format!("the SQLite write did not finish: {e}")))??;
+        Ok(if changed == 0 {
+            Stored::Duplicate
+        } else {
+            Stored::New
+        })
+    }
+
+    /// Up to `limit` events with `seq > after_seq`, oldest first. Blocks on the database (call it
+    /// from a CLI or `spawn_blocking`, not from an async handler).
+    pub fn list(&self, after_seq: i64, limit: usize) -> Result<Vec<StoredEvent>, SinkError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let connection = lock(&self.connection);
+        let mut statement = connection
+            .prepare_cached(
+                "SELECT seq, id, event_type, file_id, uploader_sub, received_at, envelope
+                 FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            )
+            .map_err(unavailable)?;
+        let rows = statement
+            .query_map(params![after_seq, limit], |row| {
+                Ok(StoredEvent {
+                    seq: row.get(0)?,
+                    id: row.get(1)?,
+                    event_type: row.get(2)?,
+                    file_id: row.get(3)?,
+                    uploader_sub: row.get(4)?,
+                    received_at: row.get(5)?,
+                    envelope: row.get(6)?,
+                })
+            })
+            .map_err(unavailable)?;
+        rows.collect::<Result<_, _>>().map_err(unavailable)
+    }
+
+    /// How many events are stored. Blocks on the database.
+    pub fn count(&self) -> Result<u64, SinkError> {
+        let count: i64 = lock(&self.connection)
+            .query_row("SELECT COUNT(*) FROM events", [], |row| row.get(0))
+            .map_err(unavailable)?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+}
+
+/// The connection, even if a thread panicked while holding it: every statement is its own
+/// transaction, so a panic cannot leave one half-applied.
+fn lock(connection: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+    connection.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Busy, locked, I/O, full disk, corruption: all worth a retry from VOD's side, none a reason to
+/// drop the event.
+fn unavailable(error: rusqlite::Error) -> SinkError {
+    SinkError::Unavailable(format!("SQLite: {error}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record<'a>(id: &'a str, envelope: &'a str) -> Record<'a> {
+        Record {
+            id,
+            event_type: "NewFileUpload",
+            file_id: Some("5285890781763144364"),
+            uploader_sub: None,
+            received_at: "2026-11-28T16:41:00Z",
+            received_at_unix: 1_795_884_060,
+            envelope_json: envelope,
+        }
+    }
+
+    #[tokio::test]
+    async fn stores_once_and_lists_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let sink = SqliteSink::open(&dir.path().join("events.sqlite")).unwrap();
+        let first = record("vod_00000000000000000000000000000001", r#"{"n":1}"#);
+        assert_eq!(sink.store(&first).await.unwrap(), Stored::New);
+        assert_eq!(sink.store(&first).await.unwrap(), Stored::Duplicate);
+        let second = Record {
+            file_id: None,
+            uploader_sub: Some("user-7"),
+            ..record("vod_00000000000000000000000000000002", r#"{"n":2}"#)
+        };
+        assert_eq!(sink.store(&second).await.unwrap(), Stored::New);
+        assert_eq!(sink.count().unwrap(), 2);
+
+        let events = sink.list(0, 10).unwrap();
+        assert_eq!(
+            events[0],
+            StoredEvent {
+                seq: 1,
+                id: first.id.to_owned(),
+                event_type: "NewFileUpload".to_owned(),
+                file_id: Some("5285890781763144364".to_owned()),
+                uploader_sub: None,
+                received_at: "2026-11-28T16:41:00Z".to_owned(),
+                envelope: r#"{"n":1}"#.to_owned(),
+            }
+        );
+        assert_eq!(events[1].id, second.id);
+        assert_eq!(events[1].file_id, None);
+        assert_eq!(events[1].uploader_sub.as_deref(), Some("user-7"));
+        assert_eq!(events.len(), 2);
+        assert!(events[1].seq > 1, "increasing, possibly with gaps");
+        assert_eq!(sink.list(1, 10).unwrap(), &events[1..]);
+        assert_eq!(sink.list(0, 1).unwrap(), &events[..1]);
+        assert!(sink.list(events[1].seq, 10).unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn survives_closing_and_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a/b/events.sqlite");
+        let event = record("vod_0123456789abcdef0123456789abcdef", r#"{"kept":true}"#);
+        {
+            let sink = SqliteSink::open(&path).unwrap();
+            assert_eq!(sink.store(&event).await.unwrap(), Stored::New);
+        }
+        let sink = SqliteSink::open(&path).unwrap();
+        assert_eq!(sink.count().unwrap(), 1);
+        assert_eq!(sink.list(0, 10).unwrap()[0].envelope, r#"{"kept":true}"#);
+        assert_eq!(sink.store(&event).await.unwrap(), Stored::Duplicate);
+        let journal: String = lock(&sink.connection)
+            .query_row("PRAGMA journal_mode", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(journal, "wal");
+    }
+
+    #[tokio::test]
+    async fn a_large_envelope_is_stored_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let sink = SqliteSink::open(&dir.path().join("events.sqlite")).unwrap();
+        let envelope = format!(r#"{{"pad":"{}"}}"#, "x".repeat(1_200_000));
+        let event = record("vod_ffffffffffffffffffffffffffffffff", &envelope);
+        assert_eq!(sink.store(&event).await.unwrap(), Stored::New);
+        assert_eq!(sink.list(0, 1).unwrap()[0].envelope, envelope);
+    }
+
+    #[test]
+    fn an_unopenable_path_is_unavailable() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = SqliteSink::open(dir.path()).unwrap_err();
+        assert!(matches!(err, SinkError::Unavailable(_)), "{err}");
+    }
+}

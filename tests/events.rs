@@ -1,0 +1,585 @@
+//! The real `events` binary, driven over HTTP: authentication, parsing, durable storage in
+//! SQLite, DynamoDB and SQS (moto), and the full sign → upload → callback → attribution loop.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::{FlakyProxy, Link, Spawned, aws_config, aws_env, moto_endpoint, now, upload_token};
+use serde_json::{Value, json};
+use vodgate::callback_auth::sign_for;
+use vodgate::secret::Secret;
+use vodgate::sink::SqliteSink;
+
+const SIGN_KEY: &str = "EventsTestKey1";
+const OLD_SIGN_KEY: &str = "EventsTestKey0";
+const CONTEXT_KEY: &str = "events-context-key";
+const JWT_SECRET: &str = "events-jwt-secret-0123456789abcdef";
+
+fn fixture(name: &str) -> Value {
+    let text = std::fs::read_to_string(common::root().join("tests/fixtures/callbacks").join(name))
+        .unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// `body` with a fresh `Sign`/`T` for `key` (T = now + `ahead` seconds).
+fn signed(mut body: Value, key: &str, ahead: i64) -> Value {
+    let t = now() as i64 + ahead;
+    body["T"] = t.into();
+    body["Sign"] = sign_for(&Secret::new(key), t).into();
+    body
+}
+
+struct Events {
+    server: Spawned,
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Events {
+    fn start(env: &[(&str, &str)]) -> Self {
+        let mut full = vec![("PORT", "0"), ("VODGATE_CONTEXT_KEY", CONTEXT_KEY)];
+        full.extend_from_slice(env);
+        let mut server = Spawned::start(env!("CARGO_BIN_EXE_events"), &full);
+        let base = server.wait_listening();
+        Self {
+            server,
+            base,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    fn sqlite(db: &Path) -> Self {
+        let sink = format!("sqlite:{}", db.display());
+        Self::start(&[
+            ("EVENT_SINK", sink.as_str()),
+            ("VOD_CALLBACK_KEYS", &format!("{SIGN_KEY},{OLD_SIGN_KEY}")),
+        ])
+    }
+
+    async fn post_raw(&self, path: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert!(response.headers().contains_key("x-request-id"));
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}")),
+        )
+    }
+
+    async fn post(&self, body: &Value) -> (u16, Value) {
+        self.post_raw("/v1/vod/events", body.to_string()).await
+    }
+}
+
+fn stored(db: &Path) -> Vec<Value> {
+    SqliteSink::open(db)
+        .unwrap()
+        .list(0, 10_000)
+        .unwrap()
+        .into_iter()
+        .map(|e| serde_json::from_str(&e.envelope).unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn authenticated_callbacks_are_stored_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("events.sqlite");
+    let app = Events::sqlite(&db);
+
+    let upload = fixture("new_file_upload.json");
+    let (status, body) = app.post(&signed(upload.clone(), SIGN_KEY, 600)).await;
+    assert_eq!((status, &body), (200, &json!({"code": 0, "message": "ok"})));
+    // VOD redelivers with a fresh T/Sign (here under the previous, still accepted key).
+    let (status, _) = app.post(&signed(upload.clone(), OLD_SIGN_KEY, 300)).await;
+    assert_eq!(status, 200, "a duplicate counts as written");
+    let events = stored(&db);
+    assert_eq!(events.len(), 1, "stored exactly once");
+    let envelope = &events[0];
+    assert_eq!(envelope["eventType"], "NewFileUpload");
+    assert_eq!(envelope["fileId"], "5285890784273533167");
+    assert_eq!(envelope["format"], "v3");
+    assert_eq!(
+        envelope["uploader"],
+        Value::Null,
+        "a foreign sourceContext is never trusted"
+    );
+    assert!(envelope["id"].as_str().unwrap().starts_with("vod_"));
+    assert!(envelope["event"].get("Sign").is_none() && envelope["event"].get("T").is_none());
+
+    for name in [
+        "procedure_finish.json",
+        "procedure_change_processing.json",
+        "procedure_change_finish.json",
+        "file_deleted.json",
+        "pull_complete.json",
+        "unknown_future_type.json",
+        "legacy_v2_new_file_upload.json",
+        "review_audio_video.json",
+        "edit_media_complete.json",
+    ] {
+        let (status, body) = app.post(&signed(fixture(name), SIGN_KEY, 600)).await;
+        assert_eq!(status, 200, "{name}: {body}");
+    }
+    assert_eq!(stored(&db).len(), 10);
+    let logs = app.server.logs();
+    assert!(
+        !logs.contains("5285890784273533167") || !logs.contains("holiday.mp4"),
+        "no bodies in logs"
+    );
+    assert!(!logs.contains(SIGN_KEY));
+}
+
+#[tokio::test]
+async fn bad_callbacks_are_refused_and_nothing_is_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("events.sqlite");
+    let app = Events::sqlite(&db);
+    let upload = fixture("new_file_upload.json");
+
+    let cases: Vec<(Value, u16, &str)> = vec![
+        (
+            signed(upload.clone(), "WrongKey", 600),
+            401,
+            "invalid_signature",
+        ),
+        (upload.clone(), 401, "invalid_signature"), // the research example's Sign for another key and an old T
+        (
+            {
+                let mut v = upload.clone();
+                v.as_object_mut().unwrap().remove("Sign");
+                v.as_object_mut().unwrap().remove("T");
+                v
+            },
+            401,
+            "missing_signature",
+        ),
+        (
+            signed(upload.clone(), SIGN_KEY, -5),
+            401,
+            "signature_expired",
+        ),
+        (
+            signed(upload.clone(), SIGN_KEY, 3600),
+            401,
+            "signature_time_invalid",
+        ),
+        (
+            signed(json!({"FileUploadEvent": {}}), SIGN_KEY, 600),
+            400,
+            "bad_request",
+        ),
+        (
+            signed(json!({"EventType": 7}), SIGN_KEY, 600),
+            400,
+            "bad_request",
+        ),
+    ];
+    for (body, status, reason) in cases {
+        let (got, answer) = app.post(&body).await;
+        assert_eq!(
+            (got, answer["error"].as_str()),
+            (status, Some(reason)),
+            "{body}"
+        );
+        assert_eq!(answer["code"], status);
+    }
+    for raw in ["not json", "[1,2]", "\"text\"", "{\"EventType\":"] {
+        let (status, answer) = app.post_raw("/v1/vod/events", raw).await;
+        assert_eq!(
+            (status, answer["error"].as_str()),
+            (400, Some("bad_request")),
+            "{raw}"
+        );
+    }
+    let (status, answer) = app.post_raw("/v1/vod/events", vec![0xff, 0xfe, b'{']).await;
+    assert_eq!(
+        (status, answer["error"].as_str()),
+        (400, Some("bad_request"))
+    );
+    let deep = format!("{}{}", "[".repeat(100), "]".repeat(100));
+    let (status, _) = app
+        .post_raw(
+            "/v1/vod/events",
+            format!("{{\"EventType\":\"X\",\"d\":{deep}}}"),
+        )
+        .await;
+    assert_eq!(status, 400);
+    let huge = format!(
+        "{{\"EventType\":\"X\",\"pad\":\"{}\"}}",
+        "a".repeat(1024 * 1024)
+    );
+    let (status, answer) = app.post_raw("/v1/vod/events", huge).await;
+    assert_eq!(
+        (status, answer["error"].as_str()),
+        (413, Some("payload_too_large"))
+    );
+    // Only the bare path exists without a path token.
+    let (status, _) = app
+        .post_raw("/v1/vod/events/some-token-value-123", "{}")
+        .await;
+    assert_eq!(status, 404);
+
+    assert!(stored(&db).is_empty(), "nothing refused was stored");
+}
+
+#[tokio::test]
+async fn sign_t_in_the_query_string_is_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("events.sqlite");
+    let app = Events::sqlite(&db);
+    let t = now() as i64 + 600;
+    let sign = sign_for(&Secret::new(SIGN_KEY), t);
+    let (status, _) = app
+        .post_raw(
+            &format!("/v1/vod/events?Sign={sign}&T={t}"),
+            fixture("file_deleted.json").to_string(),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(stored(&db).len(), 1);
+}
+
+#[tokio::test]
+async fn path_token_authentication() {
+    let dir = tempfile::tempdir().unwrap();
+    let sink = format!("sqlite:{}", dir.path().join("e.sqlite").display());
+    let app = Events::start(&[
+        ("EVENT_SINK", &sink),
+        ("VOD_CALLBACK_TOKEN", "secret-path-token-0123"),
+    ]);
+    let body = fixture("file_deleted.json").to_string();
+    let (status, answer) = app.post_raw("/v1/vod/events", body.clone()).await;
+    assert_eq!((status, answer["error"].as_str()), (404, Some("not_found")));
+    let (status, answer) = app
+        .post_raw("/v1/vod/events/secret-path-token-0124", body.clone())
+        .await;
+    assert_eq!(
+        (status, answer["error"].as_str()),
+        (401, Some("invalid_callback_token"))
+    );
+    let (status, _) = app
+        .post_raw("/v1/vod/events/secret-path-token-0123", body)
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        !app.server.logs().contains("secret-path-token-0123"),
+        "the token never reaches a log"
+    );
+}
+
+#[tokio::test]
+async fn refuses_to_start_without_callback_authentication() {
+    let dir = tempfile::tempdir().unwrap();
+    let sink = format!("sqlite:{}", dir.path().join("e.sqlite").display());
+    let mut server = Spawned::start(
+        env!("CARGO_BIN_EXE_events"),
+        &[("PORT", "0"), ("EVENT_SINK", &sink)],
+    );
+    assert_eq!(server.wait_exit(), 1);
+    assert!(
+        server.logs().contains("VOD_CALLBACK_KEYS"),
+        "{}",
+        server.logs()
+    );
+
+    for (var, value) in [
+        ("EVENT_SINK", "kafka:topic"),
+        ("EVENT_SINK", ""),
+        ("EVENT_RETENTION_DAYS", "0"),
+        ("VOD_CALLBACK_AUTH", "off"),
+        ("VOD_CALLBACK_KEYS", "not a key!"),
+    ] {
+        let mut env = vec![
+            ("PORT", "0"),
+            ("EVENT_SINK", sink.as_str()),
+            ("VOD_CALLBACK_KEYS", SIGN_KEY),
+        ];
+        env.retain(|(k, _)| *k != var);
+        env.push((var, value));
+        let mut server = Spawned::start(env!("CARGO_BIN_EXE_events"), &env);
+        assert_eq!(server.wait_exit(), 1, "{var}={value}");
+        assert!(server.logs().contains(var), "{var}: {}", server.logs());
+    }
+
+    // An explicit opt-out starts, and says so.
+    let mut open = Events::start(&[("EVENT_SINK", &sink), ("VOD_CALLBACK_AUTH", "none")]);
+    let (status, _) = open.post(&fixture("file_deleted.json")).await;
+    assert_eq!(status, 200);
+    assert!(open.server.logs().contains("NOT authenticated"));
+    // SIGTERM: stop accepting, finish in-flight work, exit cleanly.
+    std::process::Command::new("kill")
+        .args(["-TERM", &open.server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert_eq!(open.server.wait_exit(), 0, "{}", open.server.logs());
+    assert!(open.server.logs().contains("shutting down"));
+}
+
+#[tokio::test]
+async fn sign_then_callback_names_the_uploader() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("events.sqlite");
+    let events = Events::sqlite(&db);
+    let mut sign = Spawned::start(
+        env!("CARGO_BIN_EXE_sign"),
+        &[
+            ("PORT", "0"),
+            ("VOD_SECRET_ID", "AKIDe2e"),
+            ("VOD_SECRET_KEY", "e2e-vod-key"),
+            ("JWT_HS256_SECRET", JWT_SECRET),
+            ("VODGATE_CONTEXT_KEY", CONTEXT_KEY),
+            ("VOD_PROCEDURE", "Review"),
+        ],
+    );
+    let sign_base = sign.wait_listening();
+
+    let response = reqwest::Client::new()
+        .post(format!("{sign_base}/v1/upload-signature"))
+        .bearer_auth(upload_token(JWT_SECRET, "alice"))
+        .body(r#"{"meta":"post_77"}"#)
+        .send()
+        .await
+        .unwrap();
+    let issued: Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
+    let report =
+        vodgate::signature::inspect(issued["data"]["signature"].as_str().unwrap(), None, now());
+    let context = report
+        .params
+        .iter()
+        .find(|(k, _)| k == "sourceContext")
+        .unwrap()
+        .1
+        .clone();
+    let session = report
+        .params
+        .iter()
+        .find(|(k, _)| k == "sessionContext")
+        .unwrap()
+        .1
+        .clone();
+
+    // VOD echoes sourceContext in the upload event and sessionContext in task-flow events.
+    let upload =
+        vodgate::dev::sample_upload_callback(&context, &Secret::new(SIGN_KEY), now() as i64);
+    let (status, _) = events.post(&upload).await;
+    assert_eq!(status, 200);
+    let mut finished = fixture("procedure_finish.json");
+    finished["ProcedureStateChangeEvent"]["SessionContext"] = session.into();
+    let (status, _) = events.post(&signed(finished, SIGN_KEY, 600)).await;
+    assert_eq!(status, 200);
+
+    let expected =
+        json!({"sub": "alice", "uploadId": issued["data"]["uploadId"], "meta": "post_77"});
+    let envelopes = stored(&db);
+    assert_eq!(envelopes.len(), 2);
+    for envelope in &envelopes {
+        assert_eq!(envelope["uploader"], expected, "{}", envelope["eventType"]);
+    }
+    assert_eq!(
+        SqliteSink::open(&db).unwrap().list(0, 10).unwrap()[0]
+            .uploader_sub
+            .as_deref(),
+        Some("alice")
+    );
+
+    // A tampered context (someone claiming to be bob) is stored, but attributed to nobody.
+    let forged = context.replace("alice", "bob");
+    let upload =
+        vodgate::dev::sample_upload_callback(&forged, &Secret::new(SIGN_KEY), now() as i64);
+    let (status, _) = events.post(&upload).await;
+    assert_eq!(status, 200);
+    let envelopes = stored(&db);
+    assert_eq!(envelopes.len(), 3);
+    assert_eq!(envelopes[2]["uploader"], Value::Null);
+}
+
+async fn dynamodb_table(client: &aws_sdk_dynamodb::Client, table: &str) {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    client
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("id")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("id")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn dynamodb_outage_loses_nothing_and_stores_nothing_twice() {
+    let config = aws_config(moto_endpoint()).await;
+    let client = aws_sdk_dynamodb::Client::new(&config);
+    let table = format!("vodgate-events-{}", rand::random::<u32>());
+    dynamodb_table(&client, &table).await;
+    let proxy = FlakyProxy::start(moto_endpoint()).await;
+
+    let mut env: Vec<(&str, String)> = aws_env(&proxy.url());
+    env.extend([
+        ("EVENT_SINK", format!("dynamodb:{table}")),
+        ("VOD_CALLBACK_KEYS", SIGN_KEY.to_owned()),
+        ("EVENT_STORE_TIMEOUT_SECONDS", "2".to_owned()),
+    ]);
+    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let app = Events::start(&pairs);
+
+    let mut acknowledged = std::collections::BTreeSet::new();
+    let mut deliver = async |name: &str, ahead: i64| {
+        let (status, body) = app.post(&signed(fixture(name), SIGN_KEY, ahead)).await;
+        if status == 200 {
+            acknowledged.insert(name.to_owned());
+        }
+        (status, body)
+    };
+    assert_eq!(deliver("file_deleted.json", 600).await.0, 200);
+    assert_eq!(
+        deliver("file_deleted.json", 500).await.0,
+        200,
+        "redelivery is a no-op success"
+    );
+
+    // DynamoDB becomes unreachable, then hangs: 503 so VOD retries, within the store timeout.
+    for link in [Link::Down, Link::Stalled] {
+        proxy.set(link);
+        let started = std::time::Instant::now();
+        let (status, body) = deliver("new_file_upload.json", 600).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (503, Some("unavailable")),
+            "{link:?}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(4),
+            "{link:?}: {:?}",
+            started.elapsed()
+        );
+        assert_eq!(deliver("pull_complete.json", 600).await.0, 503, "{link:?}");
+    }
+
+    // It comes back; VOD's redeliveries (fresh T/Sign) are stored, each once.
+    proxy.set(Link::Up);
+    for name in [
+        "new_file_upload.json",
+        "pull_complete.json",
+        "new_file_upload.json",
+    ] {
+        assert_eq!(deliver(name, 400).await.0, 200, "{name}");
+    }
+
+    let items = client.scan().table_name(&table).send().await.unwrap();
+    let mut types: Vec<&str> = items
+        .items()
+        .iter()
+        .map(|item| item["eventType"].as_s().unwrap().as_str())
+        .collect();
+    types.sort();
+    assert_eq!(types, ["FileDeleted", "NewFileUpload", "PullComplete"]);
+    assert_eq!(
+        acknowledged.len(),
+        3,
+        "every acknowledged event is in the table, once"
+    );
+    for item in items.items() {
+        let envelope: Value = serde_json::from_str(item["envelope"].as_s().unwrap()).unwrap();
+        assert_eq!(envelope["id"], item["id"].as_s().unwrap().as_str());
+        assert!(item.contains_key("expiresAt"));
+    }
+}
+
+#[tokio::test]
+async fn sqs_sinks_carry_the_envelope_with_a_stable_id() {
+    let config = aws_config(moto_endpoint()).await;
+    let client = aws_sdk_sqs::Client::new(&config);
+    let suffix = rand::random::<u32>();
+    let standard = client
+        .create_queue()
+        .queue_name(format!("vodgate-{suffix}"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_owned();
+    let fifo = client
+        .create_queue()
+        .queue_name(format!("vodgate-{suffix}.fifo"))
+        .attributes(aws_sdk_sqs::types::QueueAttributeName::FifoQueue, "true")
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_owned();
+
+    for (queue, expected_messages) in [(&standard, 2), (&fifo, 1)] {
+        let mut env: Vec<(&str, String)> = aws_env(moto_endpoint());
+        env.extend([
+            ("EVENT_SINK", format!("sqs:{queue}")),
+            ("VOD_CALLBACK_KEYS", SIGN_KEY.to_owned()),
+        ]);
+        let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let app = Events::start(&pairs);
+        for ahead in [600, 300] {
+            let (status, _) = app
+                .post(&signed(fixture("procedure_finish.json"), SIGN_KEY, ahead))
+                .await;
+            assert_eq!(status, 200);
+        }
+        let mut bodies = Vec::new();
+        for _ in 0..3 {
+            let received = client
+                .receive_message()
+                .queue_url(queue.as_str())
+                .max_number_of_messages(10)
+                .message_attribute_names("All")
+                .wait_time_seconds(1)
+                .send()
+                .await
+                .unwrap();
+            for message in received.messages() {
+                let attributes = message.message_attributes().unwrap();
+                assert_eq!(
+                    attributes["eventType"].string_value(),
+                    Some("ProcedureStateChanged")
+                );
+                assert_eq!(
+                    attributes["fileId"].string_value(),
+                    Some("5285890784273533167")
+                );
+                bodies.push(serde_json::from_str::<Value>(message.body().unwrap()).unwrap());
+            }
+            if bodies.len() >= expected_messages {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        assert_eq!(bodies.len(), expected_messages, "{queue}");
+        // Every copy carries the same id, so consumers of a standard queue can dedupe.
+        assert!(bodies.iter().all(|b| b["id"] == bodies[0]["id"]));
+        assert_eq!(bodies[0]["eventType"], "ProcedureStateChanged");
+    }
+}
