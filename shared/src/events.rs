@@ -9,7 +9,7 @@
 //! stored once. Every failure is an [`EventsError`], turned into the JSON envelope in one place.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{Path, Request, State};
@@ -25,7 +25,7 @@ use crate::callback_auth::{
 };
 use crate::config::{ConfigError, Env};
 use crate::envelope::{Envelope, Uploader};
-use crate::http::{ApiError, Cors, StoredEvent};
+use crate::http::{ApiError, Cors, SinkLatency, StoredEvent};
 use crate::key_sources::{KeyLoadError, KeySet, Keys, SecretsManager};
 use crate::secret::SecretList;
 use crate::sink::{Record, Sink, SinkError, Stored};
@@ -140,9 +140,10 @@ async fn receive_with_token(
 
 async fn receive(state: &EventsState, token: Option<String>, request: Request) -> Response {
     match ingest(state, token.as_deref(), request).await {
-        Ok(stored) => {
+        Ok((stored, latency)) => {
             let mut response = crate::http::ok_empty();
             response.extensions_mut().insert(stored);
+            response.extensions_mut().insert(latency);
             response
         }
         Err(error) => error.into_response(),
@@ -153,7 +154,7 @@ async fn ingest(
     state: &EventsState,
     token: Option<&str>,
     request: Request,
-) -> Result<StoredEvent, EventsError> {
+) -> Result<(StoredEvent, SinkLatency), EventsError> {
     let keys = state.keys.current().await;
     let route = state.verifier.check_route(&keys.callback, token)?;
     let (parts, body) = request.into_parts();
@@ -182,18 +183,26 @@ async fn ingest(
         received_at_unix: envelope.received_at.unix_timestamp(),
         envelope_json: &json,
     };
-    let stored = tokio::time::timeout(state.store_timeout, state.sink.store(&record))
-        .await
-        .map_err(|_| {
+    let started = Instant::now();
+    let stored = tokio::time::timeout(state.store_timeout, state.sink.store(&record)).await;
+    let latency = SinkLatency(started.elapsed());
+    match stored {
+        Ok(Ok(stored)) => Ok((
+            StoredEvent {
+                id: envelope.id,
+                duplicate: stored == Stored::Duplicate,
+            },
+            latency,
+        )),
+        Ok(Err(error)) => Err(EventsError::Sink(error, latency)),
+        Err(_) => Err(EventsError::Sink(
             SinkError::Unavailable(format!(
                 "no answer within {} s",
                 state.store_timeout.as_secs()
-            ))
-        })??;
-    Ok(StoredEvent {
-        id: envelope.id,
-        duplicate: stored == Stored::Duplicate,
-    })
+            )),
+            latency,
+        )),
+    }
 }
 
 /// The uploader named by the first context token whose MAC holds; `None` for missing, foreign
@@ -218,8 +227,8 @@ pub enum EventsError {
     Auth(#[from] CallbackAuthError),
     #[error(transparent)]
     Parse(#[from] CallbackError),
-    #[error(transparent)]
-    Sink(#[from] SinkError),
+    #[error("{0}")]
+    Sink(SinkError, SinkLatency),
     #[error("{}", .0.message)]
     Http(ApiError),
 }
@@ -237,21 +246,28 @@ impl IntoResponse for EventsError {
                 error.reason(),
                 error.to_string(),
             ),
-            Self::Sink(SinkError::TooLarge(bytes)) => {
-                tracing::error!(bytes, "event too large for the sink even compressed");
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload_too_large",
-                    "the event is too large for the configured sink",
-                )
-            }
-            Self::Sink(SinkError::Unavailable(cause)) => {
-                tracing::warn!(%cause, "sink unavailable; answering 503 so VOD retries");
-                ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
-                    "the event could not be stored; retry later",
-                )
+            Self::Sink(error, latency) => {
+                let api = match error {
+                    SinkError::TooLarge(bytes) => {
+                        tracing::error!(bytes, "event too large for the sink even compressed");
+                        ApiError::new(
+                            StatusCode::PAYLOAD_TOO_LARGE,
+                            "payload_too_large",
+                            "the event is too large for the configured sink",
+                        )
+                    }
+                    SinkError::Unavailable(cause) => {
+                        tracing::warn!(%cause, "sink unavailable; answering 503 so VOD retries");
+                        ApiError::new(
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            "unavailable",
+                            "the event could not be stored; retry later",
+                        )
+                    }
+                };
+                let mut response = api.into_response();
+                response.extensions_mut().insert(latency);
+                return response;
             }
             Self::Http(api) => api,
         };

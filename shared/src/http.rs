@@ -43,6 +43,10 @@ pub struct StoredEvent {
     pub duplicate: bool,
 }
 
+/// How long the sink took (success or failure), left in response extensions for metrics.
+#[derive(Debug, Clone, Copy)]
+pub struct SinkLatency(pub std::time::Duration);
+
 /// The stable reason of an error response, left in response extensions for the log line.
 #[derive(Debug, Clone, Copy)]
 pub struct ErrorReason(pub &'static str);
@@ -268,6 +272,14 @@ async fn request_context(mut request: Request, next: Next) -> Response {
         .map(|s| s.0.as_str());
     let reason = response.extensions().get::<ErrorReason>().map(|r| r.0);
     let stored = response.extensions().get::<StoredEvent>();
+    let sink_latency = response.extensions().get::<SinkLatency>().map(|l| l.0);
+    crate::metrics::record(&crate::metrics::Outcome {
+        route: route.as_deref(),
+        status,
+        reason,
+        duplicate: stored.map(|s| s.duplicate),
+        sink_latency,
+    });
     tracing::info!(
         request_id = %id,
         method = %method,
@@ -278,6 +290,7 @@ async fn request_context(mut request: Request, next: Next) -> Response {
         reason,
         event_id = stored.map(|s| s.id.as_str()),
         duplicate = stored.map(|s| s.duplicate),
+        sink_ms = sink_latency.map(|l| l.as_micros() as f64 / 1000.0),
         "request"
     );
     response

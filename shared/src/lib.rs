@@ -25,6 +25,7 @@ pub mod events;
 pub mod http;
 pub mod jwt;
 pub mod key_sources;
+pub mod metrics;
 pub mod policy;
 pub mod secret;
 pub mod serve;
