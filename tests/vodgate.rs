@@ -90,6 +90,38 @@ async fn serves_both_functions_with_generated_dev_keys() {
     );
     assert_eq!(decoded.mac, MacCheck::Valid);
 
+    // A sample callback, signed with the dev callback key, is stored and listed.
+    let fixture = common::root().join("tests/fixtures/callbacks/procedure_finish.json");
+    let posted = run(
+        dir.path(),
+        &[
+            "callback",
+            fixture.to_str().unwrap(),
+            "--url",
+            &format!("{base}/v1/vod/events"),
+        ],
+    );
+    assert!(posted.starts_with("200"), "{posted}");
+    let listed = run(dir.path(), &["events"]);
+    assert!(listed.contains("ProcedureStateChanged"), "{listed}");
+    let json_lines = run(dir.path(), &["events", "--json"]);
+    let envelope: serde_json::Value =
+        serde_json::from_str(json_lines.lines().next().unwrap()).unwrap();
+    assert_eq!(envelope["eventType"], "ProcedureStateChanged");
+
     // The token is printed once, in the banner; request logs never carry it.
     assert!(!server.logs().contains(&token));
+}
+
+#[test]
+fn simulate_runs_the_whole_loop_in_one_go() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = run(dir.path(), &["simulate"]);
+    assert!(report.contains("\"sub\": \"dev-user\""), "{report}");
+    assert!(report.contains("\"meta\": \"simulated\""), "{report}");
+    let listed = run(dir.path(), &["events"]);
+    assert!(
+        listed.contains("NewFileUpload") && listed.contains("uploader=dev-user"),
+        "{listed}"
+    );
 }

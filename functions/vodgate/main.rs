@@ -66,6 +66,15 @@ enum Command {
         #[arg(long)]
         follow: bool,
     },
+    /// Post a callback body (e.g. tests/fixtures/callbacks/*.json) to a running vodgate, with a
+    /// fresh Sign/T from the callback key, as VOD would send it.
+    Callback {
+        /// A JSON file holding the callback body.
+        file: std::path::PathBuf,
+        /// The events URL.
+        #[arg(long, default_value = "http://127.0.0.1:8080/v1/vod/events")]
+        url: String,
+    },
     /// Mint a token, get a signature, post the NewFileUpload callback VOD would send for it, and
     /// show the stored event attributed to the dev user.
     Simulate {
@@ -97,6 +106,7 @@ async fn main() -> ExitCode {
                 Ok(())
             }
             Command::Events { json, follow } => list_events(&env, json, follow).await,
+            Command::Callback { file, url } => post_callback(&env, &file, &url).await,
             Command::Simulate { url } => simulate(env, &keys, url).await,
         }
     })
@@ -220,6 +230,37 @@ async fn list_events(env: &Env, json: bool, follow: bool) -> Result<(), BoxError
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
+}
+
+async fn post_callback(env: &Env, file: &Path, url: &str) -> Result<(), BoxError> {
+    let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let mut body: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: not JSON: {e}", file.display()))?;
+    let object = body.as_object_mut().ok_or_else(|| {
+        format!(
+            "{}: the callback body must be a JSON object",
+            file.display()
+        )
+    })?;
+    if let Some(key) = env
+        .non_empty("VOD_CALLBACK_KEYS")
+        .and_then(|k| k.split(',').next())
+    {
+        let t = i64::try_from(unix_now()).unwrap_or(i64::MAX) + 600;
+        let key = vodgate::secret::Secret::new(key.trim());
+        object.insert(
+            "Sign".into(),
+            vodgate::callback_auth::sign_for(&key, t).into(),
+        );
+        object.insert("T".into(), t.into());
+    }
+    let response = reqwest::Client::new()
+        .post(url)
+        .body(body.to_string())
+        .send()
+        .await?;
+    println!("{} {}", response.status(), response.text().await?);
+    Ok(())
 }
 
 async fn simulate(env: Env, keys: &DevKeys, url: Option<String>) -> Result<(), BoxError> {
