@@ -328,3 +328,32 @@ async fn bad_configuration_fails_fast_naming_the_variable() {
         assert!(!logs.contains(VOD_KEY) && !logs.contains(JWT_SECRET));
     }
 }
+
+#[tokio::test]
+async fn rate_limits_each_caller() {
+    let mut env = env();
+    env.push(("SIGN_RATE_LIMIT", "2/60s,burst=2"));
+    let mut server = Spawned::start(env!("CARGO_BIN_EXE_sign"), &env);
+    let app = Sign {
+        base: server.wait_listening(),
+        server,
+        http: reqwest::Client::new(),
+    };
+    let alice = upload_token(JWT_SECRET, "alice");
+    for _ in 0..2 {
+        assert_eq!(app.post(Some(&alice), "").await.0, 200);
+    }
+    let (status, headers, body) = app.post(Some(&alice), "").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (429, Some("rate_limited"))
+    );
+    let retry: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=30).contains(&retry), "{retry}");
+    // Other callers have buckets of their own; unauthenticated calls never reach the limiter.
+    assert_eq!(
+        app.post(Some(&upload_token(JWT_SECRET, "bob")), "").await.0,
+        200
+    );
+    assert_eq!(app.post(None, "").await.0, 401);
+}

@@ -6,7 +6,7 @@
 //! Every failure is a [`SignError`], turned into the JSON envelope in one place.
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -21,6 +21,7 @@ use crate::http::{ApiError, CallerSub, Cors};
 use crate::jwt::{AuthError, Hs256Keys, JwtSettings, JwtVerifier};
 use crate::key_sources::{KeyLoadError, KeySet, Keys, SecretsManager};
 use crate::policy::{PolicyError, SignRequest, UploadPolicy};
+use crate::rate_limit::{RateLimit, RateLimiter};
 use crate::secret::{Secret, SecretList};
 use crate::signature::UploadSignatureParams;
 
@@ -88,6 +89,7 @@ pub struct SignState {
     keys: Keys<SignKeys>,
     verifier: JwtVerifier,
     policy: UploadPolicy,
+    limiter: Option<RateLimiter>,
 }
 
 /// Why `sign` could not start.
@@ -105,6 +107,7 @@ impl SignState {
         let verifier = JwtVerifier::new(jwt_settings(env)?)
             .map_err(|e| ConfigError::invalid(e.var(), e.to_string()))?;
         let policy = UploadPolicy::from_env(env)?;
+        let limiter = RateLimit::from_env(env)?.limiter();
         let source = SecretsManager::from_env(env).await?;
         let (keys, ()) = tokio::join!(
             Keys::load(env, source, SignKeys::derive),
@@ -122,6 +125,7 @@ impl SignState {
             keys,
             verifier,
             policy,
+            limiter,
         }))
     }
 }
@@ -180,6 +184,11 @@ async fn upload_signature(State(state): State<Arc<SignState>>, request: Request)
         Err(error) => return SignError::Auth(error).into_response(),
     };
     let issued = async {
+        if let Some(limiter) = &state.limiter {
+            limiter
+                .check(&caller.sub, Instant::now())
+                .map_err(SignError::RateLimited)?;
+        }
         let request = if parts.method == Method::GET {
             SignRequest::from_query(parts.uri.query().unwrap_or(""))?
         } else {
@@ -247,6 +256,11 @@ fn issue(
     })
 }
 
+/// Whole seconds to wait, rounded up (a `Retry-After` of 0 would invite an immediate retry).
+fn retry_secs(wait: &Duration) -> u64 {
+    wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
+}
+
 fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -262,6 +276,9 @@ pub enum SignError {
     Policy(#[from] PolicyError),
     #[error("{}", .0.message)]
     Http(ApiError),
+    /// The caller asked for signatures faster than `SIGN_RATE_LIMIT` allows; retry after this.
+    #[error("too many signature requests; retry in {} s", retry_secs(.0))]
+    RateLimited(Duration),
     /// A bug or misconfiguration that validated inputs should have made impossible.
     #[error("{0}")]
     Internal(String),
@@ -297,6 +314,18 @@ impl IntoResponse for SignError {
                 ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
             }
             Self::Http(api) => api,
+            Self::RateLimited(wait) => {
+                let mut response = ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limited",
+                    Self::RateLimited(wait).to_string(),
+                )
+                .into_response();
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_secs(&wait)));
+                return response;
+            }
             Self::Internal(detail) => {
                 tracing::error!(error = %detail, "signature could not be issued");
                 ApiError::new(

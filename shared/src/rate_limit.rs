@@ -1,0 +1,230 @@
+//! Per-caller rate limiting of signature requests.
+//!
+//! No video platform limits credential issuance per end user; they limit per account, so one
+//! abusive user can exhaust an app's upload capacity. A token bucket per `sub` fixes that: the
+//! default, 30 signatures a minute with bursts of 60 (`SIGN_RATE_LIMIT=30/60s,burst=60`), is far
+//! above what a real client needs (a web upload fetches two to four signatures) and far below
+//! what a script would take. Exceeding it is a 429 with `Retry-After`.
+//!
+//! The buckets live in the memory of one instance. Under Lambda each concurrent instance has its
+//! own, so the effective limit is per instance: a caller spread across N warm instances gets up
+//! to N times the rate. That still stops a single client hammering in a loop (requests from one
+//! client mostly land on the same warm instances) but is not a global quota; a global limit
+//! needs a shared store (e.g. a DynamoDB counter per `sub` and window), which costs a write on
+//! every request. `SIGN_RATE_LIMIT=off` disables the limiter (benchmarks, or a gateway that
+//! already limits).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::config::{ConfigError, Env};
+
+/// Buckets kept before full (idle) ones are swept, bounding memory under many distinct callers.
+const SWEEP_AT: usize = 100_000;
+
+/// A token-bucket limiter keyed by caller.
+#[derive(Debug)]
+pub struct RateLimiter {
+    per_second: f64,
+    burst: f64,
+    buckets: Mutex<HashMap<String, Bucket>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+/// The limit in force (`SIGN_RATE_LIMIT`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RateLimit {
+    Off,
+    /// `count` requests per `window`, bursts up to `burst`.
+    Limit {
+        count: u32,
+        window: Duration,
+        burst: u32,
+    },
+}
+
+impl RateLimit {
+    /// Parses `off` or `COUNT/WINDOW[,burst=N]` with WINDOW like `60s`, `1m`, `1h`. Default
+    /// `30/60s,burst=60`.
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let raw = env
+            .non_empty("SIGN_RATE_LIMIT")
+            .unwrap_or("30/60s,burst=60");
+        Self::parse(raw).ok_or_else(|| {
+            ConfigError::invalid(
+                "SIGN_RATE_LIMIT",
+                format!(
+                    "expected off or COUNT/WINDOW[,burst=N] such as 30/60s,burst=60, got {raw:?}"
+                ),
+            )
+        })
+    }
+
+    fn parse(raw: &str) -> Option<Self> {
+        if raw.eq_ignore_ascii_case("off") {
+            return Some(Self::Off);
+        }
+        let (rate, burst) = match raw.split_once(',') {
+            Some((rate, burst)) => (rate, Some(burst.trim().strip_prefix("burst=")?)),
+            None => (raw, None),
+        };
+        let (count, window) = rate.trim().split_once('/')?;
+        let count: u32 = count.trim().parse().ok().filter(|c| *c > 0)?;
+        let window = window.trim();
+        let (number, unit) = window.split_at(window.find(|c: char| !c.is_ascii_digit())?);
+        let number: u64 = number.parse().ok().filter(|n| *n > 0)?;
+        let seconds = match unit {
+            "s" => number,
+            "m" => number * 60,
+            "h" => number * 3600,
+            _ => return None,
+        };
+        let burst = match burst {
+            Some(b) => b.parse().ok().filter(|b| *b > 0)?,
+            None => count,
+        };
+        Some(Self::Limit {
+            count,
+            window: Duration::from_secs(seconds),
+            burst,
+        })
+    }
+
+    /// A limiter for this setting; `None` when off.
+    pub fn limiter(self) -> Option<RateLimiter> {
+        match self {
+            Self::Off => None,
+            Self::Limit {
+                count,
+                window,
+                burst,
+            } => Some(RateLimiter {
+                per_second: f64::from(count) / window.as_secs_f64(),
+                burst: f64::from(burst),
+                buckets: Mutex::default(),
+            }),
+        }
+    }
+}
+
+impl RateLimiter {
+    /// Takes one token from `key`'s bucket, or says how long until one is available.
+    pub fn check(&self, key: &str, now: Instant) -> Result<(), Duration> {
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        if buckets.len() >= SWEEP_AT && !buckets.contains_key(key) {
+            let (per_second, burst) = (self.per_second, self.burst);
+            buckets.retain(|_, b| refill(b, now, per_second, burst) < burst);
+        }
+        let bucket = buckets.entry(key.to_owned()).or_insert(Bucket {
+            tokens: self.burst,
+            at: now,
+        });
+        bucket.tokens = refill(bucket, now, self.per_second, self.burst);
+        bucket.at = now;
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64(
+                (1.0 - bucket.tokens) / self.per_second,
+            ))
+        }
+    }
+}
+
+fn refill(bucket: &Bucket, now: Instant, per_second: f64, burst: f64) -> f64 {
+    let elapsed = now.saturating_duration_since(bucket.at).as_secs_f64();
+    (bucket.tokens + elapsed * per_second).min(burst)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limit(raw: &str) -> RateLimit {
+        RateLimit::from_env(&Env::from_pairs([("SIGN_RATE_LIMIT", raw)])).unwrap()
+    }
+
+    #[test]
+    fn parses_settings() {
+        assert_eq!(
+            RateLimit::from_env(&Env::default()).unwrap(),
+            RateLimit::Limit {
+                count: 30,
+                window: Duration::from_secs(60),
+                burst: 60
+            }
+        );
+        assert_eq!(limit("OFF"), RateLimit::Off);
+        assert_eq!(
+            limit("5/1m"),
+            RateLimit::Limit {
+                count: 5,
+                window: Duration::from_secs(60),
+                burst: 5
+            }
+        );
+        assert_eq!(
+            limit("100/1h, burst=10"),
+            RateLimit::Limit {
+                count: 100,
+                window: Duration::from_secs(3600),
+                burst: 10
+            }
+        );
+        for bad in [
+            "30",
+            "0/60s",
+            "30/0s",
+            "30/60",
+            "30/60d",
+            "30/60s,burst=0",
+            "30/60s,max=5",
+            "x/60s",
+        ] {
+            let err =
+                RateLimit::from_env(&Env::from_pairs([("SIGN_RATE_LIMIT", bad)])).unwrap_err();
+            assert_eq!(err.var, "SIGN_RATE_LIMIT", "{bad}");
+        }
+    }
+
+    #[test]
+    fn bursts_then_refills_at_the_rate() {
+        let limiter = limit("1/1s,burst=3").limiter().unwrap();
+        let t0 = Instant::now();
+        for _ in 0..3 {
+            assert_eq!(limiter.check("alice", t0), Ok(()));
+        }
+        let wait = limiter.check("alice", t0).unwrap_err();
+        assert!((0.99..=1.01).contains(&wait.as_secs_f64()), "{wait:?}");
+        // Another caller has a bucket of their own.
+        assert_eq!(limiter.check("bob", t0), Ok(()));
+        assert_eq!(
+            limiter.check("alice", t0 + Duration::from_millis(1_001)),
+            Ok(())
+        );
+        assert!(
+            limiter
+                .check("alice", t0 + Duration::from_millis(1_002))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn memory_stays_bounded() {
+        let limiter = limit("1/1s,burst=1").limiter().unwrap();
+        let t0 = Instant::now();
+        for i in 0..SWEEP_AT {
+            let _ = limiter.check(&i.to_string(), t0);
+        }
+        let later = t0 + Duration::from_secs(5);
+        assert_eq!(limiter.check("newcomer", later), Ok(()));
+        assert!(limiter.buckets.lock().unwrap().len() < 10);
+    }
+}
