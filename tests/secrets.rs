@@ -7,7 +7,7 @@ use std::time::Duration;
 use common::{Spawned, aws_config, aws_env, moto_endpoint, now, upload_token};
 use serde_json::json;
 use vodgate::config::{ConfigError, Env};
-use vodgate::key_sources::{KeyLoadError, KeySet, Keys, SecretsManager};
+use vodgate::key_sources::{KeySet, Keys, SecretsManager, StartError};
 use vodgate::signature::{MacCheck, inspect};
 
 async fn client() -> aws_sdk_secretsmanager::Client {
@@ -99,7 +99,7 @@ async fn unreadable_secret_fails_start_with_a_clear_error() {
         .await
         .err()
         .unwrap();
-    assert!(matches!(error, KeyLoadError::Fetch(_)), "{error}");
+    assert!(matches!(error, StartError::Fetch(_)), "{error}");
     assert!(
         error
             .to_string()

@@ -26,7 +26,7 @@ use crate::callback_auth::{
 use crate::config::{ConfigError, Env};
 use crate::envelope::{Envelope, Uploader};
 use crate::http::{ApiError, Cors, SinkLatency, StoredEvent};
-use crate::key_sources::{KeyLoadError, KeySet, Keys, SecretsManager};
+use crate::key_sources::{KeySet, Keys, SecretsManager, StartError};
 use crate::secret::SecretList;
 use crate::sink::{Record, Sink, SinkError, Stored};
 
@@ -56,15 +56,6 @@ pub struct EventsState {
     verifier: CallbackVerifier,
     sink: Sink,
     store_timeout: Duration,
-}
-
-/// Why `events` could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    #[error(transparent)]
-    Keys(#[from] KeyLoadError),
 }
 
 impl EventsState {

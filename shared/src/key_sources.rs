@@ -106,9 +106,9 @@ pub enum SecretFormatError {
     NotAString(&'static str),
 }
 
-/// Why keys could not be loaded at start.
+/// Why a function could not start: bad configuration, or keys that could not be loaded.
 #[derive(Debug, thiserror::Error)]
-pub enum KeyLoadError {
+pub enum StartError {
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error("VODGATE_SECRET_ARN: could not read the secret: {0}")]
@@ -205,15 +205,15 @@ impl<T> Keys<T> {
         env: &Env,
         source: Option<SecretsManager>,
         derive: Derive<T>,
-    ) -> Result<Self, KeyLoadError> {
+    ) -> Result<Self, StartError> {
         let env_keys = KeySet::from_env(env);
         let Some(source) = source else {
             return Ok(Self::fixed(derive(&env_keys)?));
         };
-        let json = source.fetch().await.map_err(KeyLoadError::Fetch)?;
+        let json = source.fetch().await.map_err(StartError::Fetch)?;
         let value = merge(&env_keys, &json, derive).map_err(|e| match e {
-            MergeError::Format(e) => KeyLoadError::Fetch(e.to_string()),
-            MergeError::Config(e) => KeyLoadError::Config(e),
+            MergeError::Format(e) => StartError::Fetch(e.to_string()),
+            MergeError::Config(e) => StartError::Config(e),
         })?;
         Ok(Self {
             current: RwLock::new(Arc::new(value)),

@@ -19,7 +19,7 @@ use crate::attribution::{self, Attribution, UploadId};
 use crate::config::{ConfigError, Env};
 use crate::http::{ApiError, CallerSub, Cors};
 use crate::jwt::{AuthError, Hs256Keys, JwtSettings, JwtVerifier};
-use crate::key_sources::{KeyLoadError, KeySet, Keys, SecretsManager};
+use crate::key_sources::{KeySet, Keys, SecretsManager, StartError};
 use crate::policy::{PolicyError, SignRequest, UploadPolicy};
 use crate::rate_limit::{RateLimit, RateLimiter};
 use crate::secret::{Secret, SecretList};
@@ -90,15 +90,6 @@ pub struct SignState {
     verifier: JwtVerifier,
     policy: UploadPolicy,
     limiter: Option<RateLimiter>,
-}
-
-/// Why `sign` could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    #[error(transparent)]
-    Keys(#[from] KeyLoadError),
 }
 
 impl SignState {
