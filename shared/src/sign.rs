@@ -180,7 +180,7 @@ async fn upload_signature(State(state): State<Arc<SignState>>, request: Request)
                 .check(&caller.sub, Instant::now())
                 .map_err(SignError::RateLimited)?;
         }
-        let request = if parts.method == Method::GET {
+        let request = if matches!(parts.method, Method::GET | Method::HEAD) {
             SignRequest::from_query(parts.uri.query().unwrap_or(""))?
         } else {
             let bytes = crate::http::read_body(body, MAX_BODY_BYTES)
