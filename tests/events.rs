@@ -6,7 +6,10 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use common::{FlakyProxy, Link, Spawned, aws_config, aws_env, moto_endpoint, now, upload_token};
+use common::{
+    FlakyProxy, Link, Spawned, aws_config, aws_env, callback_fixture, create_events_table,
+    moto_endpoint, now, signed, upload_token,
+};
 use serde_json::{Value, json};
 use vodgate::callback_auth::sign_for;
 use vodgate::secret::Secret;
@@ -16,20 +19,6 @@ const SIGN_KEY: &str = "EventsTestKey1";
 const OLD_SIGN_KEY: &str = "EventsTestKey0";
 const CONTEXT_KEY: &str = "events-context-key";
 const JWT_SECRET: &str = "events-jwt-secret-0123456789abcdef";
-
-fn fixture(name: &str) -> Value {
-    let text = std::fs::read_to_string(common::root().join("tests/fixtures/callbacks").join(name))
-        .unwrap();
-    serde_json::from_str(&text).unwrap()
-}
-
-/// `body` with a fresh `Sign`/`T` for `key` (T = now + `ahead` seconds).
-fn signed(mut body: Value, key: &str, ahead: i64) -> Value {
-    let t = now() as i64 + ahead;
-    body["T"] = t.into();
-    body["Sign"] = sign_for(&Secret::new(key), t).into();
-    body
-}
 
 struct Events {
     server: Spawned,
@@ -96,7 +85,7 @@ async fn authenticated_callbacks_are_stored_once() {
     let db = dir.path().join("events.sqlite");
     let app = Events::sqlite(&db);
 
-    let upload = fixture("new_file_upload.json");
+    let upload = callback_fixture("new_file_upload.json");
     let (status, body) = app.post(&signed(upload.clone(), SIGN_KEY, 600)).await;
     assert_eq!((status, &body), (200, &json!({"code": 0, "message": "ok"})));
     // VOD redelivers with a fresh T/Sign (here under the previous, still accepted key).
@@ -127,7 +116,9 @@ async fn authenticated_callbacks_are_stored_once() {
         "review_audio_video.json",
         "edit_media_complete.json",
     ] {
-        let (status, body) = app.post(&signed(fixture(name), SIGN_KEY, 600)).await;
+        let (status, body) = app
+            .post(&signed(callback_fixture(name), SIGN_KEY, 600))
+            .await;
         assert_eq!(status, 200, "{name}: {body}");
     }
     assert_eq!(stored(&db).len(), 10);
@@ -144,7 +135,7 @@ async fn bad_callbacks_are_refused_and_nothing_is_stored() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("events.sqlite");
     let app = Events::sqlite(&db);
-    let upload = fixture("new_file_upload.json");
+    let upload = callback_fixture("new_file_upload.json");
 
     let cases: Vec<(Value, u16, &str)> = vec![
         (
@@ -242,7 +233,7 @@ async fn sign_t_in_the_query_string_is_accepted() {
     let (status, _) = app
         .post_raw(
             &format!("/v1/vod/events?Sign={sign}&T={t}"),
-            fixture("file_deleted.json").to_string(),
+            callback_fixture("file_deleted.json").to_string(),
         )
         .await;
     assert_eq!(status, 200);
@@ -257,7 +248,7 @@ async fn path_token_authentication() {
         ("EVENT_SINK", &sink),
         ("VOD_CALLBACK_TOKEN", "secret-path-token-0123"),
     ]);
-    let body = fixture("file_deleted.json").to_string();
+    let body = callback_fixture("file_deleted.json").to_string();
     let (status, answer) = app.post_raw("/v1/vod/events", body.clone()).await;
     assert_eq!((status, answer["error"].as_str()), (404, Some("not_found")));
     let (status, answer) = app
@@ -313,7 +304,7 @@ async fn refuses_to_start_without_callback_authentication() {
 
     // An explicit opt-out starts, and says so.
     let mut open = Events::start(&[("EVENT_SINK", &sink), ("VOD_CALLBACK_AUTH", "none")]);
-    let (status, _) = open.post(&fixture("file_deleted.json")).await;
+    let (status, _) = open.post(&callback_fixture("file_deleted.json")).await;
     assert_eq!(status, 200);
     assert!(open.server.logs().contains("NOT authenticated"));
     // SIGTERM: stop accepting, finish in-flight work, exit cleanly.
@@ -373,7 +364,7 @@ async fn sign_then_callback_names_the_uploader() {
         vodgate::dev::sample_upload_callback(&context, &Secret::new(SIGN_KEY), now() as i64);
     let (status, _) = events.post(&upload).await;
     assert_eq!(status, 200);
-    let mut finished = fixture("procedure_finish.json");
+    let mut finished = callback_fixture("procedure_finish.json");
     finished["ProcedureStateChangeEvent"]["SessionContext"] = session.into();
     let (status, _) = events.post(&signed(finished, SIGN_KEY, 600)).await;
     assert_eq!(status, 200);
@@ -403,39 +394,12 @@ async fn sign_then_callback_names_the_uploader() {
     assert_eq!(envelopes[2]["uploader"], Value::Null);
 }
 
-async fn dynamodb_table(client: &aws_sdk_dynamodb::Client, table: &str) {
-    use aws_sdk_dynamodb::types::{
-        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    };
-    client
-        .create_table()
-        .table_name(table)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("id")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("id")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-}
-
 #[tokio::test]
 async fn dynamodb_outage_loses_nothing_and_stores_nothing_twice() {
     let config = aws_config(moto_endpoint()).await;
     let client = aws_sdk_dynamodb::Client::new(&config);
     let table = format!("vodgate-events-{}", rand::random::<u32>());
-    dynamodb_table(&client, &table).await;
+    create_events_table(&client, &table).await;
     let proxy = FlakyProxy::start(moto_endpoint()).await;
 
     let mut env: Vec<(&str, String)> = aws_env(&proxy.url());
@@ -449,7 +413,9 @@ async fn dynamodb_outage_loses_nothing_and_stores_nothing_twice() {
 
     let mut acknowledged = std::collections::BTreeSet::new();
     let mut deliver = async |name: &str, ahead: i64| {
-        let (status, body) = app.post(&signed(fixture(name), SIGN_KEY, ahead)).await;
+        let (status, body) = app
+            .post(&signed(callback_fixture(name), SIGN_KEY, ahead))
+            .await;
         if status == 200 {
             acknowledged.insert(name.to_owned());
         }
@@ -545,7 +511,11 @@ async fn sqs_sinks_carry_the_envelope_with_a_stable_id() {
         let app = Events::start(&pairs);
         for ahead in [600, 300] {
             let (status, _) = app
-                .post(&signed(fixture("procedure_finish.json"), SIGN_KEY, ahead))
+                .post(&signed(
+                    callback_fixture("procedure_finish.json"),
+                    SIGN_KEY,
+                    ahead,
+                ))
                 .await;
             assert_eq!(status, 200);
         }

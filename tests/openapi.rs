@@ -15,7 +15,7 @@ use std::sync::Mutex;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::{Spawned, hs256, now, upload_token};
+use common::{Spawned, callback_fixture, hs256, now, signed, upload_token};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Value, json};
 use vodgate::callback_auth::sign_for;
@@ -454,20 +454,6 @@ impl Harness {
     }
 }
 
-fn fixture(name: &str) -> Value {
-    let text = std::fs::read_to_string(common::root().join("tests/fixtures/callbacks").join(name))
-        .unwrap();
-    serde_json::from_str(&text).unwrap()
-}
-
-/// `body` with a fresh `Sign`/`T` for `key`, T = now + `ahead` seconds.
-fn signed(mut body: Value, key: &str, ahead: i64) -> Value {
-    let t = now() as i64 + ahead;
-    body["T"] = t.into();
-    body["Sign"] = sign_for(&Secret::new(key), t).into();
-    body
-}
-
 fn unsigned(mut body: Value) -> Value {
     let object = body.as_object_mut().unwrap();
     object.remove("Sign");
@@ -690,7 +676,7 @@ fn events_examples() -> Vec<Example> {
     use Server::{Events, EventsToken};
     const BARE: &str = "/v1/vod/events";
     let with_token = format!("{BARE}/{PATH_TOKEN}");
-    let upload = fixture("new_file_upload.json");
+    let upload = callback_fixture("new_file_upload.json");
     let too_large = format!(
         "{{\"EventType\":\"X\",\"pad\":\"{}\"}}",
         "a".repeat(1024 * 1024)
@@ -698,7 +684,11 @@ fn events_examples() -> Vec<Example> {
     let t = now() as i64 + 600;
     let mut examples = Vec::new();
     for name in callback_fixtures() {
-        examples.push(ex(Events, "POST", BARE, 200).json(&signed(fixture(&name), SIGN_KEY, 600)));
+        examples.push(ex(Events, "POST", BARE, 200).json(&signed(
+            callback_fixture(&name),
+            SIGN_KEY,
+            600,
+        )));
     }
     examples.extend([
         // Sign/T in the query string when the body has neither
@@ -708,9 +698,9 @@ fn events_examples() -> Vec<Example> {
             format!("{BARE}?Sign={}&T={t}", sign_for(&Secret::new(SIGN_KEY), t)),
             200,
         )
-        .json(&unsigned(fixture("file_deleted.json"))),
+        .json(&unsigned(callback_fixture("file_deleted.json"))),
         ex(EventsToken, "POST", &with_token, 200).json(&signed(
-            fixture("procedure_finish.json"),
+            callback_fixture("procedure_finish.json"),
             SIGN_KEY,
             600,
         )),
@@ -873,7 +863,7 @@ async fn the_routers_answer_as_documented_and_every_documented_answer_happens() 
     // 503: another connection holds SQLite's write lock past EVENT_STORE_TIMEOUT_SECONDS.
     let lock = rusqlite::Connection::open(&db).unwrap();
     lock.execute_batch("BEGIN IMMEDIATE").unwrap();
-    let body = signed(fixture("pull_complete.json"), SIGN_KEY, 600);
+    let body = signed(callback_fixture("pull_complete.json"), SIGN_KEY, 600);
     let blocked = [
         ex(Server::Events, "POST", "/v1/vod/events", 503)
             .json(&body)
@@ -1023,11 +1013,14 @@ fn schema_examples_match_their_schemas() {
     );
     let callback = "/components/schemas/VodCallback";
     assert!(
-        spec.validate(callback, &fixture("legacy_v2_new_file_upload.json"))
-            .is_ok()
+        spec.validate(
+            callback,
+            &callback_fixture("legacy_v2_new_file_upload.json")
+        )
+        .is_ok()
     );
     assert!(
-        spec.validate(callback, &fixture("unknown_future_type.json"))
+        spec.validate(callback, &callback_fixture("unknown_future_type.json"))
             .is_ok()
     );
     assert!(spec.validate(callback, &json!({"version": "4.0"})).is_err());

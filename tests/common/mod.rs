@@ -266,3 +266,45 @@ impl FlakyProxy {
         self.link.send_replace(link);
     }
 }
+
+/// A callback fixture from tests/fixtures/callbacks/.
+pub fn callback_fixture(name: &str) -> serde_json::Value {
+    let path = root().join("tests/fixtures/callbacks").join(name);
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// `body` with a fresh `Sign`/`T` for callback key `key`, T = now + `ahead` seconds.
+pub fn signed(mut body: serde_json::Value, key: &str, ahead: i64) -> serde_json::Value {
+    let t = now() as i64 + ahead;
+    body["T"] = t.into();
+    body["Sign"] = vodgate::callback_auth::sign_for(&vodgate::secret::Secret::new(key), t).into();
+    body
+}
+
+/// Creates the events table as template.yaml does: key `id` (S), on-demand.
+pub async fn create_events_table(client: &aws_sdk_dynamodb::Client, table: &str) {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    client
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("id")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("id")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
