@@ -103,8 +103,7 @@ async fn binary_runs_under_the_lambda_runtime_api() {
     let mut child_env: Vec<(&str, String)> =
         env().into_iter().map(|(k, v)| (k, v.to_owned())).collect();
     child_env.extend(runtime.env());
-    let pairs: Vec<(&str, &str)> = child_env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let server = Spawned::start(env!("CARGO_BIN_EXE_sign"), &pairs);
+    let server = Spawned::start(env!("CARGO_BIN_EXE_sign"), &child_env);
 
     let token = upload_token(JWT_SECRET, "lambda-user");
     let event: Value = serde_json::from_str(&fixture("sign_post.json", &token)).unwrap();
@@ -213,8 +212,7 @@ async fn events_binary_runs_under_the_lambda_runtime_api() {
     let runtime = RuntimeApi::start().await;
     let mut child_env = events_env(&db);
     child_env.extend(runtime.env());
-    let pairs: Vec<(&str, &str)> = child_env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let server = Spawned::start(env!("CARGO_BIN_EXE_events"), &pairs);
+    let server = Spawned::start(env!("CARGO_BIN_EXE_events"), &child_env);
 
     let response = runtime
         .invoke(events_fixture("events_post.json", "file_deleted.json"))

@@ -35,10 +35,6 @@ fn events_env(db: &std::path::Path) -> Vec<(&'static str, String)> {
     ]
 }
 
-fn pairs<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
-    env.iter().map(|(k, v)| (*k, v.as_str())).collect()
-}
-
 /// The same upload event each time (so a second delivery is a duplicate), signed to expire
 /// `ahead` seconds from now.
 fn callback(context: &str, ahead: i64) -> Value {
@@ -88,8 +84,8 @@ async fn http_mode_at_trace_level_logs_every_request_and_nothing_secret() {
     sign_env.extend([("PORT", "0".to_owned()), ("RUST_LOG", "trace".to_owned())]);
     let mut events_env = events_env(&dir.path().join("events.sqlite"));
     events_env.extend([("PORT", "0".to_owned()), ("RUST_LOG", "trace".to_owned())]);
-    let mut sign = Spawned::start(env!("CARGO_BIN_EXE_sign"), &pairs(&sign_env));
-    let mut events = Spawned::start(env!("CARGO_BIN_EXE_events"), &pairs(&events_env));
+    let mut sign = Spawned::start(env!("CARGO_BIN_EXE_sign"), &sign_env);
+    let mut events = Spawned::start(env!("CARGO_BIN_EXE_events"), &events_env);
     let (sign_base, events_base) = (sign.wait_listening(), events.wait_listening());
     let http = reqwest::Client::new();
     let mut request_ids = Vec::new();
@@ -211,12 +207,12 @@ async fn lambda_mode_writes_json_logs_and_emf_metrics_and_nothing_secret() {
     let mut env = sign_env();
     env.extend(sign_runtime.env());
     env.extend(lambda_log.clone());
-    let sign = Spawned::start(env!("CARGO_BIN_EXE_sign"), &pairs(&env));
+    let sign = Spawned::start(env!("CARGO_BIN_EXE_sign"), &env);
     let events_runtime = RuntimeApi::start().await;
     let mut env = events_env(&dir.path().join("events.sqlite"));
     env.extend(events_runtime.env());
     env.extend(lambda_log);
-    let events = Spawned::start(env!("CARGO_BIN_EXE_events"), &pairs(&env));
+    let events = Spawned::start(env!("CARGO_BIN_EXE_events"), &env);
 
     let fixture = |name: &str| -> Value {
         serde_json::from_str(

@@ -143,8 +143,7 @@ async fn sign_binary_reads_its_keys_from_the_secret() {
             "env-key-that-the-secret-overrides".to_owned(),
         ),
     ]);
-    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let mut server = Spawned::start(env!("CARGO_BIN_EXE_sign"), &pairs);
+    let mut server = Spawned::start(env!("CARGO_BIN_EXE_sign"), &env);
     let base = server.wait_listening();
 
     let response = reqwest::Client::new()
@@ -178,8 +177,7 @@ async fn sign_binary_reads_its_keys_from_the_secret() {
         "VODGATE_SECRET_ARN",
         "arn:aws:secretsmanager:us-east-1:123456789012:secret:nope-AbCdEf".to_owned(),
     ));
-    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let mut failing = Spawned::start(env!("CARGO_BIN_EXE_sign"), &pairs);
+    let mut failing = Spawned::start(env!("CARGO_BIN_EXE_sign"), &env);
     assert_eq!(failing.wait_exit(), 1);
     assert!(
         failing

@@ -26,7 +26,12 @@ fn run(dir: &std::path::Path, args: &[&str]) -> String {
 #[tokio::test]
 async fn serves_both_functions_with_generated_dev_keys() {
     let dir = tempfile::tempdir().unwrap();
-    let mut server = Spawned::start_in(BIN, &["serve", "--port", "0"], &[], Some(dir.path()));
+    let mut server = Spawned::start_in(
+        BIN,
+        &["serve", "--port", "0"],
+        &[] as &[(&str, &str)],
+        Some(dir.path()),
+    );
     let base = server.wait_listening();
     let banner = server.stdout();
     let token = banner

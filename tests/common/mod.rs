@@ -19,15 +19,16 @@ pub struct Spawned {
 }
 
 impl Spawned {
-    /// Starts `bin` (e.g. `env!("CARGO_BIN_EXE_sign")`) with exactly `env` (plus PATH/HOME).
-    pub fn start(bin: &str, env: &[(&str, &str)]) -> Self {
+    /// Starts `bin` (e.g. `env!("CARGO_BIN_EXE_sign")`) with exactly `env` (plus PATH and
+    /// RUST_LOG=info unless `env` sets it).
+    pub fn start<V: AsRef<std::ffi::OsStr>>(bin: &str, env: &[(&str, V)]) -> Self {
         Self::start_in(bin, &[], env, None)
     }
 
-    pub fn start_in(
+    pub fn start_in<V: AsRef<std::ffi::OsStr>>(
         bin: &str,
         args: &[&str],
-        env: &[(&str, &str)],
+        env: &[(&str, V)],
         cwd: Option<&std::path::Path>,
     ) -> Self {
         let mut command = Command::new(bin);
@@ -36,7 +37,7 @@ impl Spawned {
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("RUST_LOG", "info")
-            .envs(env.iter().copied())
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
