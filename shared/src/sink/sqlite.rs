@@ -2,9 +2,12 @@
 //!
 //! Durability comes from the journal settings: WAL with `synchronous=FULL` syncs the log on every
 //! commit, so an event is on disk once its single-statement transaction returns. The unique `id`
-//! column makes a redelivery a no-op (`ON CONFLICT(id) DO NOTHING`, then `changes() == 0`); only a
-//! clash on `id` is ignored, so any other constraint failure still surfaces as an error. `seq`
-//! gives readers (the `vodgate events` CLI) a stable order and a cursor.
+//! column makes a redelivery a no-op. A redelivery is first looked for with a read, because an
+//! `INSERT` that ends up writing nothing still pays for a synced commit (as much as a fresh
+//! event); a second writer racing us between the read and the insert is settled by
+//! `ON CONFLICT(id) DO NOTHING`, then `changes() == 0`. Only a clash on `id` is ignored, so any
+//! other constraint failure still surfaces as an error. `seq` gives readers (the `vodgate events`
+//! CLI) a stable order and a cursor.
 //!
 //! SQLite calls block, so [`SqliteSink::store`] runs them on Tokio's blocking pool; the one
 //! connection sits behind a mutex, which also serialises writers inside this process. Another
@@ -34,6 +37,8 @@ const SCHEMA: &str = "
         envelope     TEXT NOT NULL
     );
 ";
+
+const EXISTS: &str = "SELECT 1 FROM events WHERE id = ?1";
 
 const INSERT: &str = "
     INSERT INTO events (id, event_type, file_id, uploader_sub, received_at, envelope)
@@ -114,8 +119,16 @@ impl SqliteSink {
             record.envelope_json.to_owned(),
         );
         let changed = tokio::task::spawn_blocking(move || {
-            lock(&connection)
-                .execute(INSERT, params![row.0, row.1, row.2, row.3, row.4, row.5])
+            let connection = lock(&connection);
+            let mut exists = connection.prepare_cached(EXISTS).map_err(unavailable)?;
+            if exists.exists(params![row.0]).map_err(unavailable)? {
+                return Ok(0);
+            }
+            connection
+                .prepare_cached(INSERT)
+                .and_then(|mut insert| {
+                    insert.execute(params![row.0, row.1, row.2, row.3, row.4, row.5])
+                })
                 .map_err(unavailable)
         })
         .await
