@@ -13,7 +13,9 @@
 #     createFileUploadSignature), POST /v1/upload-signature with the same token;
 #   - events with a SQLite sink, POST /v1/vod/events with one signed, attributed NewFileUpload
 #     callback (T = now + 1200, Sign = md5(key + T)): stored once, then the dedup path;
-#   - time to first answer (exec to the first 200 from /healthz), STARTS times each, median.
+#   - time to first answer (exec to the first 200 from /healthz), STARTS times each, median;
+#   - Lambda cold start of sign and events under benches/lambda_init.py, a Runtime API emulator:
+#     init (exec to the first /next) and the first invocation's answer, STARTS times each.
 # Each load row reports requests/s, p50 and p99 latency (wrk --latency), errors (non-2xx answers
 # plus socket errors) and the server's peak and current resident memory after the load (VmHWM,
 # VmRSS). The servers log one line per request, as in production, to a file that is deleted after
@@ -289,6 +291,45 @@ first_answer "Node reference" "${NODE_ENV[@]}" -- "$(command -v node)" \
   "$PWD/benches/node-reference/server.js"
 
 # ---------------------------------------------------------------------------------------------
+# Lambda cold start
+
+# lambda_start LABEL EVENT ENV... -- COMMAND...: STARTS cold starts under the Runtime API
+# emulator (benches/lambda_init.py) with API Gateway v2 event EVENT; adds a row with the medians
+# of init (exec to the first /next) and first answer (exec to the first invocation's response).
+lambdas=()
+lambda_start() {
+  local label=$1 event=$2 vars=() inits=() firsts=() line
+  shift 2
+  while [ "$1" != "--" ]; do
+    vars+=("$1")
+    shift
+  done
+  shift
+  echo "==> Lambda cold start: $label, $STARTS starts"
+  for run in $(seq "$STARTS"); do
+    line=$("${clean_env[@]}" "${vars[@]//\{run\}/$run}" TOKEN="$token" \
+      BODY_FILE="$work/callback.json" python3 benches/lambda_init.py "$event" "$@")
+    inits+=("${line% *}")
+    firsts+=("${line#* }")
+  done
+  lambdas+=("| $label | $(median "${inits[@]}") | $(median "${firsts[@]}") | $STARTS |")
+  echo "    ${lambdas[-1]}"
+}
+
+# median NUMBER...: the median, to 0.1.
+median() {
+  printf '%s\n' "$@" | sort -g | awk '{ t[NR] = $1 }
+    END { printf "%.1f", NR % 2 ? t[(NR + 1) / 2] : (t[NR / 2] + t[NR / 2 + 1]) / 2 }'
+}
+
+write_callback
+lambda_start "sign, POST /v1/upload-signature" tests/fixtures/apigw/sign_post.json \
+  "${SIGN_ENV[@]}" -- "$PWD/$sign_bin"
+lambda_start "events, POST /v1/vod/events (SQLite, new file each start)" \
+  tests/fixtures/apigw/events_post.json "${EVENTS_ENV[@]}" \
+  "EVENT_SINK=sqlite:$work/lambda-{run}.sqlite" -- "$PWD/$events_bin"
+
+# ---------------------------------------------------------------------------------------------
 # Report
 
 commit=$(git rev-parse --short HEAD)
@@ -314,6 +355,13 @@ $(wrk -v 2>&1 | head -n 1 | cut -d' ' -f1-2). wrk runs on the same machine as th
   echo "| binary | median | min | max | starts |"
   echo "|---|---:|---:|---:|---:|"
   printf '%s\n' "${starts[@]}"
+  echo
+  echo "Lambda cold start under benches/lambda_init.py (a Runtime API emulator on loopback; the"
+  echo "function's own init, without Lambda's sandbox start), medians in ms:"
+  echo
+  echo "| function | init (exec to first /next) | first answer | starts |"
+  echo "|---|---:|---:|---:|"
+  printf '%s\n' "${lambdas[@]}"
 } >"$report"
 cp "$report" benches/results.md
 echo

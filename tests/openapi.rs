@@ -52,6 +52,28 @@ const UNREACHABLE_IN_TEST: &[(&str, &str, u16, &str, &str)] = &[
         "internal",
         "as for GET",
     ),
+    (
+        "/v1/upload-signature",
+        "post",
+        408,
+        "request_timeout",
+        "needs a body that stalls, which reqwest cannot send; tests/limits.rs checks it over a \
+         raw socket, envelope included",
+    ),
+    (
+        "/v1/vod/events",
+        "post",
+        408,
+        "request_timeout",
+        "as for sign",
+    ),
+    (
+        "/v1/vod/events/{token}",
+        "post",
+        408,
+        "request_timeout",
+        "as for sign",
+    ),
 ];
 
 /// Methods probed on every documented path: the ones a path does not document must be 405.
@@ -860,10 +882,14 @@ async fn the_routers_answer_as_documented_and_every_documented_answer_happens() 
         .run(&ex(Server::Events, "POST", "/v1/vod/events", 200).json(&callback))
         .await;
 
-    // 503: another connection holds SQLite's write lock past EVENT_STORE_TIMEOUT_SECONDS.
+    // 503: another connection holds SQLite's write lock past EVENT_STORE_TIMEOUT_SECONDS. The
+    // event must be a new one: a redelivery of a stored event is found by a read, and answered
+    // 200 even while the lock is held.
     let lock = rusqlite::Connection::open(&db).unwrap();
     lock.execute_batch("BEGIN IMMEDIATE").unwrap();
-    let body = signed(callback_fixture("pull_complete.json"), SIGN_KEY, 600);
+    let mut fresh = callback_fixture("pull_complete.json");
+    fresh["PullCompleteEvent"]["TaskId"] = json!("1500000001-Pull-never-stored-before");
+    let body = signed(fresh, SIGN_KEY, 600);
     let blocked = [
         ex(Server::Events, "POST", "/v1/vod/events", 503)
             .json(&body)

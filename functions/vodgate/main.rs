@@ -15,7 +15,7 @@ use vodgate::config::Env;
 use vodgate::dev::{self, DevKeys};
 use vodgate::events::{self, EventsState};
 use vodgate::http::Cors;
-use vodgate::serve::BoxError;
+use vodgate::serve::{BoxError, ServerLimits};
 use vodgate::sign::{self, SignState};
 use vodgate::signature::{self, MacCheck};
 use vodgate::sink::{Sink, SqliteSink};
@@ -150,7 +150,7 @@ async fn serve(env: Env, addr: SocketAddr) -> Result<(), BoxError> {
         sub = dev::DEV_SUB,
         route = sign::ROUTE,
     );
-    vodgate::serve::serve_http(app, listener).await?;
+    vodgate::serve::serve_http(app, listener, ServerLimits::default()).await?;
     Ok(())
 }
 

@@ -148,17 +148,35 @@ async fn method_not_allowed() -> ApiError {
 const DRAIN_BYTES: usize = 2 * 1024 * 1024;
 const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// Reads a request body up to `limit` bytes: 413 beyond it, 400 if the stream fails.
+/// The error a plain-HTTP request body gives once its deadline has passed (see
+/// [`crate::serve::ServerLimits`]).
+#[derive(Debug, thiserror::Error)]
+#[error("the request body did not arrive before its deadline")]
+pub struct BodyTimeout;
+
+/// Reads a request body up to `limit` bytes: 413 beyond it, 408 if it arrives too slowly (plain
+/// HTTP only), 400 if the stream fails.
 pub async fn read_body(mut body: axum::body::Body, limit: usize) -> Result<bytes::Bytes, ApiError> {
     use http_body_util::BodyExt as _;
     let mut collected = bytes::BytesMut::new();
     while let Some(frame) = body.frame().await {
-        let Ok(frame) = frame else {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "bad_request",
-                "the request body could not be read",
-            ));
+        let frame = match frame {
+            Ok(frame) => frame,
+            Err(error) => {
+                return Err(if error.into_inner().is::<BodyTimeout>() {
+                    ApiError::new(
+                        StatusCode::REQUEST_TIMEOUT,
+                        "request_timeout",
+                        "the request body did not arrive in time",
+                    )
+                } else {
+                    ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "bad_request",
+                        "the request body could not be read",
+                    )
+                });
+            }
         };
         let Ok(data) = frame.into_data() else {
             continue; // trailers carry no body bytes

@@ -5,18 +5,82 @@
 //! plain HTTP server on `0.0.0.0:$PORT`, which is also exactly what a Tencent SCF web function
 //! runs (its `scf_bootstrap` starts the binary on port 9000). The router is the same value in
 //! every mode, so every mode gives the same answers.
+//!
+//! Behind API Gateway the gateway bounds header sizes and request times; a plain HTTP server
+//! faces clients itself, so it bounds them here (see [`ServerLimits`]): a client that sends its
+//! head or body slowly, or sends huge headers, costs one connection for a bounded time and a
+//! bounded buffer, and then an answer (431 or 408) or a closed connection.
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::process::ExitCode;
+use std::task::{Context, Poll};
+use std::time::Duration;
 
 use axum::Router;
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+use tokio::time::{Instant, Sleep};
 
-use crate::config::{self, Env};
+use crate::config::{self, ConfigError, Env};
 
 /// Any error, for binaries' top level.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The most header bytes (request line and headers) a plain-HTTP client may send: 16 KiB, above
+/// API Gateway HTTP API's 10 KiB, so nothing that passes the gateway is refused here. Beyond it
+/// hyper answers 431.
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+
+/// At most this many header fields per request (hyper answers 431 beyond it).
+const MAX_HEADERS: usize = 64;
+
+/// The default of `REQUEST_TIMEOUT_SECONDS`.
+const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How a plain-HTTP server bounds each client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerLimits {
+    /// How long a client has to send a request's head, and then its whole body
+    /// (`REQUEST_TIMEOUT_SECONDS`, 1..=60, default 10). A keep-alive connection with no new
+    /// request for this long is closed too. A late head closes the connection; a late body is
+    /// answered 408 `request_timeout`.
+    pub request_timeout: Duration,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        Self {
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+        }
+    }
+}
+
+impl ServerLimits {
+    /// From `REQUEST_TIMEOUT_SECONDS`.
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let secs: u64 = env.parse_or(
+            "REQUEST_TIMEOUT_SECONDS",
+            DEFAULT_REQUEST_TIMEOUT.as_secs(),
+            "a whole number of seconds",
+        )?;
+        if !(1..=60).contains(&secs) {
+            return Err(ConfigError::invalid(
+                "REQUEST_TIMEOUT_SECONDS",
+                format!("must be between 1 and 60, got {secs}"),
+            ));
+        }
+        Ok(Self {
+            request_timeout: Duration::from_secs(secs),
+        })
+    }
+}
 
 /// Serves `app` in the mode the environment calls for, until shutdown.
 pub async fn serve(app: Router, env: &Env) -> Result<(), BoxError> {
@@ -24,18 +88,104 @@ pub async fn serve(app: Router, env: &Env) -> Result<(), BoxError> {
         return lambda_http::run(app).await;
     }
     let port = config::port(env)?;
+    let limits = ServerLimits::from_env(env)?;
     let listener = TcpListener::bind(SocketAddr::from(([0, 0, 0, 0], port))).await?;
-    serve_http(app, listener).await?;
+    serve_http(app, listener, limits).await?;
     Ok(())
 }
 
-/// A plain HTTP server on `listener`. Logs the bound address (useful with port 0), and on
-/// SIGTERM or Ctrl-C stops accepting and lets in-flight requests finish before returning.
-pub async fn serve_http(app: Router, listener: TcpListener) -> std::io::Result<()> {
+/// A plain HTTP/1.1 server on `listener`, bounded by `limits`. Logs the bound address (useful
+/// with port 0), and on SIGTERM or Ctrl-C stops accepting and lets in-flight requests finish
+/// before returning.
+pub async fn serve_http(
+    app: Router,
+    listener: TcpListener,
+    limits: ServerLimits,
+) -> std::io::Result<()> {
     tracing::info!("listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.request_timeout)
+        .max_buf_size(MAX_HEADER_BYTES)
+        .max_headers(MAX_HEADERS);
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown_signal());
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _peer)) => stream,
+                Err(error) => {
+                    // Out of file descriptors and the like: nothing a client did, and it passes;
+                    // back off briefly rather than spin.
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        // Answers are written whole; waiting to coalesce them only adds latency.
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let timeout = limits.request_timeout;
+        let service = TowerToHyperService::new(tower::service_fn(
+            move |request: hyper::Request<Incoming>| {
+                let request = request.map(|body| DeadlineBody::new(body, timeout));
+                tower::ServiceExt::oneshot(app.clone(), request)
+            },
+        ));
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            // A client that goes away, sends garbage or runs out of time ends its own connection;
+            // hyper has already answered whatever could be answered.
+            let _ = connection.await;
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
+}
+
+/// A request body that must arrive whole before its deadline; after it, reading fails with
+/// [`crate::http::BodyTimeout`], which `read_body` answers 408.
+struct DeadlineBody {
+    inner: Incoming,
+    deadline: Pin<Box<Sleep>>,
+}
+
+impl DeadlineBody {
+    fn new(inner: Incoming, timeout: Duration) -> Self {
+        Self {
+            inner,
+            deadline: Box::pin(tokio::time::sleep_until(Instant::now() + timeout)),
+        }
+    }
+}
+
+impl Body for DeadlineBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        if let Poll::Ready(frame) = Pin::new(&mut self.inner).poll_frame(cx) {
+            return Poll::Ready(frame.map(|f| f.map_err(Into::into)));
+        }
+        if self.deadline.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(Some(Err(Box::new(crate::http::BodyTimeout))));
+        }
+        Poll::Pending
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 async fn shutdown_signal() {

@@ -271,6 +271,24 @@ mod tests {
         assert_eq!(sink.list(0, 1).unwrap()[0].envelope, envelope);
     }
 
+    #[tokio::test]
+    async fn a_redelivery_needs_no_write_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("events.sqlite");
+        let sink = SqliteSink::open(&path).unwrap();
+        let stored = record("vod_00000000000000000000000000000001", r#"{"n":1}"#);
+        assert_eq!(sink.store(&stored).await.unwrap(), Stored::New);
+
+        let other = Connection::open(&path).unwrap();
+        other.execute_batch("BEGIN IMMEDIATE").unwrap();
+        assert_eq!(sink.store(&stored).await.unwrap(), Stored::Duplicate);
+        let fresh = record("vod_00000000000000000000000000000002", r#"{"n":2}"#);
+        let err = sink.store(&fresh).await.unwrap_err();
+        assert!(matches!(err, SinkError::Unavailable(_)), "{err}");
+        other.execute_batch("ROLLBACK").unwrap();
+        assert_eq!(sink.store(&fresh).await.unwrap(), Stored::New);
+    }
+
     #[test]
     fn an_unopenable_path_is_unavailable() {
         let dir = tempfile::tempdir().unwrap();

@@ -1,0 +1,203 @@
+//! The plain-HTTP server's limits on what one client may cost (`vodgate::serve::ServerLimits`),
+//! driven over raw sockets against the real binaries, because a well-behaved HTTP client cannot
+//! stall a body, dribble a head or send 20 KiB of headers.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::{Spawned, upload_token};
+use serde_json::Value;
+use vodgate::sink::SqliteSink;
+
+const JWT_SECRET: &str = "limits-jwt-secret-0123456789abcdef";
+
+fn start_sign() -> (Spawned, String) {
+    let mut server = Spawned::start(
+        env!("CARGO_BIN_EXE_sign"),
+        &[
+            ("PORT", "0"),
+            ("REQUEST_TIMEOUT_SECONDS", "1"),
+            ("VOD_SECRET_ID", "AKIDlimits"),
+            ("VOD_SECRET_KEY", "limits-vod-secret-key"),
+            ("VODGATE_CONTEXT_KEY", "limits-context-key"),
+            ("JWT_HS256_SECRET", JWT_SECRET),
+        ],
+    );
+    let base = server.wait_listening();
+    (server, base)
+}
+
+fn start_events(db: &Path) -> (Spawned, String) {
+    let sink = format!("sqlite:{}", db.display());
+    let mut server = Spawned::start(
+        env!("CARGO_BIN_EXE_events"),
+        &[
+            ("PORT", "0"),
+            ("REQUEST_TIMEOUT_SECONDS", "1"),
+            ("EVENT_SINK", sink.as_str()),
+            ("VOD_CALLBACK_KEYS", "LimitsKey1"),
+        ],
+    );
+    let base = server.wait_listening();
+    (server, base)
+}
+
+fn connect(base: &str) -> TcpStream {
+    let stream = TcpStream::connect(base.trim_start_matches("http://")).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream
+}
+
+/// Sends `head` (and nothing more), then reads until the server closes: what it answered and
+/// how long it took.
+fn send_and_read(base: &str, head: &[u8]) -> (String, Duration) {
+    let mut stream = connect(base);
+    let started = Instant::now();
+    stream.write_all(head).unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    (
+        String::from_utf8_lossy(&answer).into_owned(),
+        started.elapsed(),
+    )
+}
+
+fn status_of(answer: &str) -> u16 {
+    answer
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP answer: {answer:?}"))
+}
+
+fn json_body(answer: &str) -> Value {
+    let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
+    serde_json::from_str(body).unwrap_or_else(|_| panic!("not JSON: {answer:?}"))
+}
+
+fn healthy(base: &str) {
+    let (answer, _) = send_and_read(
+        base,
+        b"GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(status_of(&answer), 200, "{answer}");
+}
+
+#[test]
+fn a_stalled_body_is_answered_408_and_stores_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("events.sqlite");
+    let (events, events_base) = start_events(&db);
+    let (sign, sign_base) = start_sign();
+    let token = upload_token(JWT_SECRET, "limits-user");
+    for (base, head) in [
+        (
+            &events_base,
+            "POST /v1/vod/events HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n\
+             Content-Length: 400\r\n\r\n{\"EventType\":\"NewFileUpload\","
+                .to_owned(),
+        ),
+        (
+            &sign_base,
+            format!(
+                "POST /v1/upload-signature HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {token}\r\n\
+                 Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"meta\""
+            ),
+        ),
+    ] {
+        let (answer, took) = send_and_read(base, head.as_bytes());
+        assert_eq!(status_of(&answer), 408, "{answer}");
+        let body = json_body(&answer);
+        assert_eq!(body["code"], 408);
+        assert_eq!(body["error"], "request_timeout");
+        assert!(answer.to_ascii_lowercase().contains("x-request-id:"));
+        assert!(took >= Duration::from_millis(900), "{took:?}");
+        assert!(took < Duration::from_secs(5), "{took:?}");
+        healthy(base);
+    }
+    assert_eq!(SqliteSink::open(&db).unwrap().count().unwrap(), 0);
+    for server in [events, sign] {
+        assert!(server.logs().contains("reason=\"request_timeout\""));
+        assert!(!server.logs().contains("panicked"), "{}", server.logs());
+    }
+}
+
+#[test]
+fn a_head_that_never_ends_is_dropped_after_the_timeout() {
+    let (_sign, base) = start_sign();
+    // Half a head, then silence: the connection is closed without an answer.
+    let (answer, took) = send_and_read(&base, b"GET /healthz HTTP/1.1\r\nHost: t\r\n");
+    assert_eq!(answer, "");
+    assert!(took >= Duration::from_millis(900), "{took:?}");
+    assert!(took < Duration::from_secs(5), "{took:?}");
+
+    // A keep-alive connection left idle after its first answer is closed as well.
+    let mut stream = connect(&base);
+    let started = Instant::now();
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer);
+    assert_eq!(status_of(&answer), 200, "{answer}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    healthy(&base);
+}
+
+#[test]
+fn oversized_heads_are_answered_431() {
+    let (sign, base) = start_sign();
+    let big = format!(
+        "GET /healthz HTTP/1.1\r\nHost: t\r\nX-Padding: {}\r\n\r\n",
+        "a".repeat(vodgate::serve::MAX_HEADER_BYTES)
+    );
+    let (answer, _) = send_and_read(&base, big.as_bytes());
+    assert_eq!(status_of(&answer), 431, "{answer}");
+
+    let mut many = String::from("GET /healthz HTTP/1.1\r\nHost: t\r\n");
+    for i in 0..100 {
+        many.push_str(&format!("X-H{i}: v\r\n"));
+    }
+    many.push_str("\r\n");
+    let (answer, _) = send_and_read(&base, many.as_bytes());
+    assert_eq!(status_of(&answer), 431, "{answer}");
+
+    // A large but reasonable head (an 8 KiB token, as big identity tokens get) still passes.
+    let token = format!("Bearer {}", "t".repeat(8 * 1024));
+    let fine = format!(
+        "GET /healthz HTTP/1.1\r\nHost: t\r\nAuthorization: {token}\r\nConnection: close\r\n\r\n"
+    );
+    let (answer, _) = send_and_read(&base, fine.as_bytes());
+    assert_eq!(status_of(&answer), 200, "{answer}");
+    assert!(!sign.logs().contains("panicked"));
+}
+
+#[test]
+fn request_timeout_is_validated_at_start() {
+    for value in ["0", "61", "ten"] {
+        let mut server = Spawned::start(
+            env!("CARGO_BIN_EXE_sign"),
+            &[
+                ("PORT", "0"),
+                ("REQUEST_TIMEOUT_SECONDS", value),
+                ("VOD_SECRET_ID", "AKIDlimits"),
+                ("VOD_SECRET_KEY", "limits-vod-secret-key"),
+                ("VODGATE_CONTEXT_KEY", "limits-context-key"),
+                ("JWT_HS256_SECRET", JWT_SECRET),
+            ],
+        );
+        assert_eq!(server.wait_exit(), 1, "{value}");
+        assert!(
+            server.logs().contains("REQUEST_TIMEOUT_SECONDS"),
+            "{value}: {}",
+            server.logs()
+        );
+    }
+}
