@@ -76,22 +76,14 @@ impl RateLimit {
         };
         let (count, window) = rate.trim().split_once('/')?;
         let count: u32 = count.trim().parse().ok().filter(|c| *c > 0)?;
-        let window = window.trim();
-        let (number, unit) = window.split_at(window.find(|c: char| !c.is_ascii_digit())?);
-        let number: u64 = number.parse().ok().filter(|n| *n > 0)?;
-        let seconds = match unit {
-            "s" => number,
-            "m" => number * 60,
-            "h" => number * 3600,
-            _ => return None,
-        };
+        let window = parse_window(window.trim())?;
         let burst = match burst {
             Some(b) => b.parse().ok().filter(|b| *b > 0)?,
             None => count,
         };
         Some(Self::Limit {
             count,
-            window: Duration::from_secs(seconds),
+            window,
             burst,
         })
     }
@@ -111,6 +103,19 @@ impl RateLimit {
             }),
         }
     }
+}
+
+/// A window such as `60s`, `1m` or `1h`: a positive whole number and a unit.
+pub(crate) fn parse_window(window: &str) -> Option<Duration> {
+    let (number, unit) = window.split_at(window.find(|c: char| !c.is_ascii_digit())?);
+    let number: u64 = number.parse().ok().filter(|n| *n > 0)?;
+    let seconds = match unit {
+        "s" => number,
+        "m" => number.checked_mul(60)?,
+        "h" => number.checked_mul(3600)?,
+        _ => return None,
+    };
+    Some(Duration::from_secs(seconds))
 }
 
 impl RateLimiter {

@@ -21,6 +21,7 @@ use crate::http::{ApiError, CallerSub, Cors};
 use crate::jwt::{AuthError, Hs256Keys, JwtSettings, JwtVerifier};
 use crate::key_sources::{KeySet, Keys, SecretsManager, StartError};
 use crate::policy::{PolicyError, SignRequest, UploadPolicy};
+use crate::quota::{QuotaExceeded, SignQuota};
 use crate::rate_limit::{RateLimit, RateLimiter};
 use crate::secret::{Secret, SecretList};
 use crate::signature::UploadSignatureParams;
@@ -90,6 +91,7 @@ pub struct SignState {
     verifier: JwtVerifier,
     policy: UploadPolicy,
     limiter: Option<RateLimiter>,
+    quota: Option<SignQuota>,
 }
 
 impl SignState {
@@ -99,6 +101,7 @@ impl SignState {
             .map_err(|e| ConfigError::invalid(e.var(), e.to_string()))?;
         let policy = UploadPolicy::from_env(env)?;
         let limiter = RateLimit::from_env(env)?.limiter();
+        let quota = SignQuota::from_env(env).await?;
         let source = SecretsManager::from_env(env).await?;
         let (keys, ()) = tokio::join!(
             Keys::load(env, source, SignKeys::derive),
@@ -117,6 +120,7 @@ impl SignState {
             verifier,
             policy,
             limiter,
+            quota,
         }))
     }
 }
@@ -189,7 +193,14 @@ async fn upload_signature(State(state): State<Arc<SignState>>, request: Request)
             SignRequest::from_json(&bytes)?
         };
         let grant = state.policy.decide(request)?;
-        issue(&keys, &caller.sub, grant, unix_now())
+        let now = unix_now();
+        if let Some(quota) = &state.quota {
+            quota
+                .take(&caller.sub, now)
+                .await
+                .map_err(SignError::QuotaExceeded)?;
+        }
+        issue(&keys, &caller.sub, grant, now)
     }
     .await;
     let mut response = match issued {
@@ -247,6 +258,16 @@ fn issue(
     })
 }
 
+/// A 429 `rate_limited` with `Retry-After`.
+fn too_many(message: String, wait: &Duration) -> Response {
+    let mut response =
+        ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message).into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(retry_secs(wait)));
+    response
+}
+
 /// Whole seconds to wait, rounded up (a `Retry-After` of 0 would invite an immediate retry).
 fn retry_secs(wait: &Duration) -> u64 {
     wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
@@ -270,6 +291,13 @@ pub enum SignError {
     /// The caller asked for signatures faster than `SIGN_RATE_LIMIT` allows; retry after this.
     #[error("too many signature requests; retry in {} s", retry_secs(.0))]
     RateLimited(Duration),
+    /// The caller holds as many signatures as `SIGN_QUOTA` allows in this window.
+    #[error(
+        "at most {} signatures per caller per quota window; retry in {} s",
+        .0.limit,
+        .0.retry_after.as_secs()
+    )]
+    QuotaExceeded(QuotaExceeded),
     /// A bug or misconfiguration that validated inputs should have made impossible.
     #[error("{0}")]
     Internal(String),
@@ -306,16 +334,13 @@ impl IntoResponse for SignError {
             }
             Self::Http(api) => api,
             Self::RateLimited(wait) => {
-                let mut response = ApiError::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "rate_limited",
-                    Self::RateLimited(wait).to_string(),
-                )
-                .into_response();
-                response
-                    .headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_secs(&wait)));
-                return response;
+                return too_many(Self::RateLimited(wait).to_string(), &wait);
+            }
+            Self::QuotaExceeded(exceeded) => {
+                return too_many(
+                    Self::QuotaExceeded(exceeded).to_string(),
+                    &exceeded.retry_after,
+                );
             }
             Self::Internal(detail) => {
                 tracing::error!(error = %detail, "signature could not be issued");
