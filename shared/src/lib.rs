@@ -33,4 +33,5 @@ pub mod serve;
 pub mod sign;
 pub mod signature;
 pub mod sink;
+pub mod tc3;
 pub mod telemetry;
