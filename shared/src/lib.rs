@@ -35,3 +35,4 @@ pub mod signature;
 pub mod sink;
 pub mod tc3;
 pub mod telemetry;
+pub mod vod_api;
