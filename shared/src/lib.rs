@@ -27,6 +27,7 @@ pub mod jwt;
 pub mod key_sources;
 pub mod metrics;
 pub mod policy;
+pub mod pull;
 pub mod rate_limit;
 pub mod secret;
 pub mod serve;

@@ -38,7 +38,8 @@ pub async fn serve_http(app: Router, listener: TcpListener) -> std::io::Result<(
         .await
 }
 
-async fn shutdown_signal() {
+/// Completes on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
