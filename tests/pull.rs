@@ -601,5 +601,22 @@ async fn vod_config_sets_and_shows_the_event_configuration() {
 
     let (code, _, logs) = run(&["vod-config", "set"]).await.unwrap();
     assert_ne!(code, 0, "an empty change is refused: {logs}");
+
+    // Never the dev callback key: without VOD_CALLBACK_KEYS, --sign-key has nothing to send.
+    let env = binary_env(&fake);
+    let cwd = dir.path().to_owned();
+    let (code, logs) = tokio::task::spawn_blocking(move || {
+        let mut child = Spawned::start_in(
+            env!("CARGO_BIN_EXE_vodgate"),
+            &["vod-config", "set", "--sign-key"],
+            &env,
+            Some(&cwd),
+        );
+        (child.wait_exit(), child.logs())
+    })
+    .await
+    .unwrap();
+    assert_ne!(code, 0);
+    assert!(logs.contains("VOD_CALLBACK_KEYS"), "{logs}");
     assert_eq!(fake.calls("ModifyEventConfig"), 1);
 }

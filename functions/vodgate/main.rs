@@ -17,7 +17,7 @@ use vodgate::config::Env;
 use vodgate::dev::{self, DevKeys};
 use vodgate::events::{self, EventsState};
 use vodgate::http::Cors;
-use vodgate::key_sources::KeySet;
+use vodgate::key_sources::{KeySet, Keys, SecretsManager};
 use vodgate::pull::Puller;
 use vodgate::serve::BoxError;
 use vodgate::sign::{self, SignState};
@@ -139,6 +139,8 @@ async fn main() -> ExitCode {
             port: 8080,
             host: IpAddr::V4(Ipv4Addr::LOCALHOST),
         });
+        // vod-config changes the real VOD account: it must never act on a dev default.
+        let process_env = env.clone();
         let (env, keys) = dev_env(env)?;
         match command {
             Command::Serve { port, host } => serve(env, SocketAddr::new(host, port)).await,
@@ -154,7 +156,7 @@ async fn main() -> ExitCode {
             Command::Callback { file, url } => post_callback(&env, &file, &url).await,
             Command::Simulate { url } => simulate(env, &keys, url).await,
             Command::Pull { once } => pull(&env, once).await,
-            Command::VodConfig { command } => vod_config(&env, command).await,
+            Command::VodConfig { command } => vod_config(&process_env, command).await,
         }
     })
     .await
@@ -420,10 +422,16 @@ async fn pull(env: &Env, once: bool) -> Result<(), BoxError> {
     Ok(())
 }
 
+/// Shows or changes VOD's event configuration. `env` is the process environment without dev
+/// defaults, so `--sign-key` can only send a key the operator configured (in the environment
+/// or the `VODGATE_SECRET_ARN` secret).
 async fn vod_config(env: &Env, command: VodConfigCommand) -> Result<(), BoxError> {
-    require_real_credentials(env)?;
     let api = VodApi::from_env(env)?;
-    let keys = KeySet::from_env(env);
+    let source = SecretsManager::from_env(env).await?;
+    let keys = Keys::load(env, source, |keys: &KeySet| Ok(keys.clone()))
+        .await?
+        .current()
+        .await;
     let credentials = ApiCredentials::from_keys(&keys)?;
     match command {
         VodConfigCommand::Show => {
