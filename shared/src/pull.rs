@@ -355,7 +355,10 @@ impl Puller {
                 .get("EventHandle")
                 .and_then(Value::as_str)
                 .map(str::to_owned);
-            match self.store(event, store_until, sink_down).await {
+            match self
+                .store(keys.context.as_ref(), event, store_until, sink_down)
+                .await
+            {
                 Outcome::Stored(stored) => {
                     if stored == Stored::New {
                         report.stored += 1;
@@ -400,7 +403,13 @@ impl Puller {
 
     /// Parses and stores one pulled event. Once the sink has failed in this batch, the rest are
     /// not attempted (they come back in 30 s) so a dead sink does not eat the confirm window.
-    async fn store(&self, event: Map<String, Value>, until: Instant, sink_down: bool) -> Outcome {
+    async fn store(
+        &self,
+        context_keys: Option<&SecretList>,
+        event: Map<String, Value>,
+        until: Instant,
+        sink_down: bool,
+    ) -> Outcome {
         let event_type = event
             .get("EventType")
             .and_then(Value::as_str)
@@ -424,8 +433,7 @@ impl Puller {
                 sink_unavailable: false,
             };
         }
-        let keys = self.keys.current().await;
-        let envelope = envelope_for(keys.context.as_ref(), &parsed, OffsetDateTime::now_utc());
+        let envelope = envelope_for(context_keys, &parsed, OffsetDateTime::now_utc());
         let (result, latency) = store_envelope(&self.sink, &envelope, timeout).await;
         match result {
             Ok(stored) => {
