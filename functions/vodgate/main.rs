@@ -1,7 +1,9 @@
 //! `vodgate`: the local developer tool. With no arguments it serves both functions on
 //! 127.0.0.1:8080 with generated dev keys and a local SQLite event store; `vodgate token` mints a
 //! dev JWT; `vodgate inspect` explains an upload signature; `vodgate events` lists stored events;
-//! `vodgate simulate` runs a whole upload's round trip.
+//! `vodgate simulate` runs a whole upload's round trip; `vodgate pull` takes events from VOD's
+//! reliable-callback queue into the same local store; `vodgate vod-config` shows and sets VOD's
+//! event configuration.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
@@ -15,10 +17,13 @@ use vodgate::config::Env;
 use vodgate::dev::{self, DevKeys};
 use vodgate::events::{self, EventsState};
 use vodgate::http::Cors;
+use vodgate::key_sources::{KeySet, Keys, SecretsManager};
+use vodgate::pull::Puller;
 use vodgate::serve::{BoxError, ServerLimits};
 use vodgate::sign::{self, SignState};
 use vodgate::signature::{self, MacCheck};
 use vodgate::sink::{Sink, SqliteSink};
+use vodgate::vod_api::{ApiCredentials, EventConfigChange, Mode, Switch, VodApi};
 
 #[derive(Parser)]
 #[command(
@@ -82,6 +87,46 @@ enum Command {
         #[arg(long)]
         url: Option<String>,
     },
+    /// Pull events from VOD's reliable-callback queue (Mode=PULL) into EVENT_SINK (by default
+    /// the local store `vodgate serve` uses), confirming each only once stored.
+    Pull {
+        /// Drain what is queued now, print a summary and exit.
+        #[arg(long)]
+        once: bool,
+    },
+    /// Show or change VOD's event configuration (DescribeEventConfig / ModifyEventConfig).
+    VodConfig {
+        #[command(subcommand)]
+        command: VodConfigCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum VodConfigCommand {
+    /// Print the current event configuration.
+    Show,
+    /// Change what is given; everything else stays as it is.
+    Set {
+        /// PUSH: VOD posts each event to --url. PULL: events wait for `vodgate pull` (or the
+        /// pull function).
+        #[arg(long, value_name = "PUSH|PULL")]
+        mode: Option<Mode>,
+        /// The v3.0 callback URL (the deployment's CallbackUrl output); "" clears it.
+        #[arg(long)]
+        url: Option<String>,
+        /// Set VOD's SignKey to the current (first) key of VOD_CALLBACK_KEYS.
+        #[arg(long)]
+        sign_key: bool,
+        /// NewFileUpload events.
+        #[arg(long, value_name = "ON|OFF")]
+        upload_media_complete: Option<Switch>,
+        /// FileDeleted events.
+        #[arg(long, value_name = "ON|OFF")]
+        delete_media_complete: Option<Switch>,
+        /// PersistenceComplete events.
+        #[arg(long, value_name = "ON|OFF")]
+        persistence_complete: Option<Switch>,
+    },
 }
 
 #[tokio::main]
@@ -94,6 +139,8 @@ async fn main() -> ExitCode {
             port: 8080,
             host: IpAddr::V4(Ipv4Addr::LOCALHOST),
         });
+        // vod-config changes the real VOD account: it must never act on a dev default.
+        let process_env = env.clone();
         let (env, keys) = dev_env(env)?;
         match command {
             Command::Serve { port, host } => serve(env, SocketAddr::new(host, port)).await,
@@ -108,6 +155,8 @@ async fn main() -> ExitCode {
             Command::Events { json, follow } => list_events(&env, json, follow).await,
             Command::Callback { file, url } => post_callback(&env, &file, &url).await,
             Command::Simulate { url } => simulate(env, &keys, url).await,
+            Command::Pull { once } => pull(&env, once).await,
+            Command::VodConfig { command } => vod_config(&process_env, command).await,
         }
     })
     .await
@@ -342,4 +391,121 @@ async fn simulate(env: Env, keys: &DevKeys, url: Option<String>) -> Result<(), B
         serde_json::to_string_pretty(&envelope)?
     );
     Ok(())
+}
+
+/// Refuses the placeholder dev credentials for commands that call VOD's API.
+fn require_real_credentials(env: &Env) -> Result<(), BoxError> {
+    if dev::uses_placeholder_credentials(env) {
+        return Err("VOD_SECRET_ID/VOD_SECRET_KEY are not set: export your Tencent Cloud API key pair to call VOD".into());
+    }
+    Ok(())
+}
+
+async fn pull(env: &Env, once: bool) -> Result<(), BoxError> {
+    require_real_credentials(env)?;
+    let puller = Puller::from_env(env).await?;
+    if once {
+        let report = puller.drain().await?;
+        println!("{}", report.to_json());
+        if report.failed + report.rejected > 0 {
+            return Err(format!(
+                "{} events were not stored; VOD delivers them again in 30 s",
+                report.failed + report.rejected
+            )
+            .into());
+        }
+        return Ok(());
+    }
+    tracing::info!(sink = %puller.sink().describe(), "pulling VOD events until Ctrl-C");
+    let report = puller.run(vodgate::serve::shutdown_signal()).await?;
+    println!("{}", report.to_json());
+    Ok(())
+}
+
+/// Shows or changes VOD's event configuration. `env` is the process environment without dev
+/// defaults, so `--sign-key` can only send a key the operator configured (in the environment
+/// or the `VODGATE_SECRET_ARN` secret).
+async fn vod_config(env: &Env, command: VodConfigCommand) -> Result<(), BoxError> {
+    let api = VodApi::from_env(env)?;
+    let source = SecretsManager::from_env(env).await?;
+    let keys = Keys::load(env, source, |keys: &KeySet| Ok(keys.clone()))
+        .await?
+        .current()
+        .await;
+    let credentials = ApiCredentials::from_keys(&keys)?;
+    match command {
+        VodConfigCommand::Show => {
+            let config = api.describe_event_config(&credentials).await?;
+            let mut rows = vec![
+                ("Mode", config.mode),
+                ("NotificationUrl", config.notification_url),
+                (
+                    "UploadMediaCompleteEventSwitch",
+                    config.upload_media_complete_event_switch,
+                ),
+                (
+                    "DeleteMediaCompleteEventSwitch",
+                    config.delete_media_complete_event_switch,
+                ),
+                (
+                    "PersistenceCompleteEventSwitch",
+                    config.persistence_complete_event_switch,
+                ),
+            ];
+            rows.extend(config.other.iter().map(|(k, v)| {
+                (
+                    k.as_str(),
+                    Some(v.as_str().map_or_else(|| v.to_string(), str::to_owned)),
+                )
+            }));
+            for (name, value) in rows {
+                println!("{name:<32} {}", value.as_deref().unwrap_or("-"));
+            }
+            println!(
+                "(VOD never returns the SignKey; `set --sign-key` sets it from VOD_CALLBACK_KEYS)"
+            );
+            Ok(())
+        }
+        VodConfigCommand::Set {
+            mode,
+            url,
+            sign_key,
+            upload_media_complete,
+            delete_media_complete,
+            persistence_complete,
+        } => {
+            if let Some(url) = url.as_deref().filter(|u| !u.is_empty()) {
+                let parsed = reqwest::Url::parse(url).map_err(|e| format!("--url: {e}"))?;
+                if !matches!(parsed.scheme(), "https" | "http") {
+                    return Err("--url must be an http(s) URL".into());
+                }
+            }
+            let sign_key = if sign_key {
+                // The same rule the events function holds SignKeys to (letters and digits, ≤ 32).
+                vodgate::callback_auth::CallbackKeys::derive(&keys)?;
+                let list = keys
+                    .list("VOD_CALLBACK_KEYS")?
+                    .ok_or("--sign-key: VOD_CALLBACK_KEYS is not set")?;
+                Some(list.current().clone())
+            } else {
+                None
+            };
+            let change = EventConfigChange {
+                mode,
+                notification_url: url,
+                upload_media_complete_event_switch: upload_media_complete,
+                delete_media_complete_event_switch: delete_media_complete,
+                persistence_complete_event_switch: persistence_complete,
+                sign_key,
+            };
+            if change.is_empty() {
+                return Err("nothing to change: give --mode, --url, --sign-key or a switch".into());
+            }
+            let request_id = api.modify_event_config(&credentials, &change).await?;
+            println!(
+                "updated (RequestId {request_id}); `vodgate vod-config show` prints the result"
+            );
+            Ok(())
+        }
+    }
 }

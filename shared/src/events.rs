@@ -19,10 +19,8 @@ use axum::routing::post;
 use time::OffsetDateTime;
 
 use crate::attribution;
-use crate::callback::{self, CallbackError, MAX_CALLBACK_BYTES};
-use crate::callback_auth::{
-    AuthMode, CallbackAuth, CallbackAuthError, CallbackKeys, CallbackVerifier,
-};
+use crate::callback::{self, Callback, CallbackError, MAX_CALLBACK_BYTES};
+use crate::callback_auth::{AuthMode, CallbackAuthError, CallbackKeys, CallbackVerifier};
 use crate::config::{ConfigError, Env};
 use crate::envelope::{Envelope, Uploader};
 use crate::http::{ApiError, Cors, SinkLatency, StoredEvent};
@@ -75,18 +73,7 @@ impl EventsState {
                 "VODGATE_CONTEXT_KEY is not set: events cannot be attributed to uploaders (uploader is always null)"
             );
         }
-        let timeout_secs: u64 = env.parse_or(
-            "EVENT_STORE_TIMEOUT_SECONDS",
-            DEFAULT_STORE_TIMEOUT.as_secs(),
-            "a whole number of seconds",
-        )?;
-        if !(1..=60).contains(&timeout_secs) {
-            return Err(ConfigError::invalid(
-                "EVENT_STORE_TIMEOUT_SECONDS",
-                format!("must be between 1 and 60, got {timeout_secs}"),
-            )
-            .into());
-        }
+        let store_timeout = store_timeout(env)?;
         let sink = Sink::from_env(env).await?;
         tracing::info!(sink = %sink.describe(), "events sink ready");
         drop(current);
@@ -94,7 +81,7 @@ impl EventsState {
             keys,
             verifier,
             sink,
-            store_timeout: Duration::from_secs(timeout_secs),
+            store_timeout,
         }))
     }
 
@@ -161,8 +148,55 @@ async fn ingest(
         parts.uri.query(),
         received_at.unix_timestamp(),
     )?;
-    let uploader = attribute(keys.context.as_ref(), &auth);
-    let envelope = Envelope::build(auth.callback(), uploader, received_at);
+    let envelope = envelope_for(keys.context.as_ref(), auth.callback(), received_at);
+    let (stored, latency) = store_envelope(&state.sink, &envelope, state.store_timeout).await;
+    let latency = SinkLatency(latency);
+    match stored {
+        Ok(stored) => Ok((
+            StoredEvent {
+                id: envelope.id,
+                duplicate: stored == Stored::Duplicate,
+            },
+            latency,
+        )),
+        Err(error) => Err(EventsError::Sink(error, latency)),
+    }
+}
+
+/// `EVENT_STORE_TIMEOUT_SECONDS`: the longest wait for one sink write (1–60 s, default 10).
+pub fn store_timeout(env: &Env) -> Result<Duration, ConfigError> {
+    let timeout_secs: u64 = env.parse_or(
+        "EVENT_STORE_TIMEOUT_SECONDS",
+        DEFAULT_STORE_TIMEOUT.as_secs(),
+        "a whole number of seconds",
+    )?;
+    if !(1..=60).contains(&timeout_secs) {
+        return Err(ConfigError::invalid(
+            "EVENT_STORE_TIMEOUT_SECONDS",
+            format!("must be between 1 and 60, got {timeout_secs}"),
+        ));
+    }
+    Ok(Duration::from_secs(timeout_secs))
+}
+
+/// The envelope of an authenticated callback, attributed with the context keys in force. Both
+/// delivery modes (a PUSH request here, a PULL batch in `crate::pull`) build it with this one
+/// function, so an event delivered both ways gets the same envelope, id and uploader.
+pub fn envelope_for(
+    context_keys: Option<&SecretList>,
+    callback: &Callback,
+    received_at: OffsetDateTime,
+) -> Envelope {
+    Envelope::build(callback, attribute(context_keys, callback), received_at)
+}
+
+/// Writes `envelope` to `sink`, waiting at most `timeout` (a write still running then counts as
+/// failed: the event is redelivered and its retry finds it). Returns how long the sink took.
+pub async fn store_envelope(
+    sink: &Sink,
+    envelope: &Envelope,
+    timeout: Duration,
+) -> (Result<Stored, SinkError>, Duration) {
     let json = envelope.to_json();
     let received_at_text = crate::envelope::rfc3339(envelope.received_at);
     let record = Record {
@@ -175,32 +209,22 @@ async fn ingest(
         envelope_json: &json,
     };
     let started = Instant::now();
-    let stored = tokio::time::timeout(state.store_timeout, state.sink.store(&record)).await;
-    let latency = SinkLatency(started.elapsed());
-    match stored {
-        Ok(Ok(stored)) => Ok((
-            StoredEvent {
-                id: envelope.id,
-                duplicate: stored == Stored::Duplicate,
-            },
-            latency,
-        )),
-        Ok(Err(error)) => Err(EventsError::Sink(error, latency)),
-        Err(_) => Err(EventsError::Sink(
-            SinkError::Unavailable(format!(
-                "no answer within {} s",
-                state.store_timeout.as_secs()
-            )),
-            latency,
-        )),
-    }
+    let stored = tokio::time::timeout(timeout, sink.store(&record)).await;
+    let latency = started.elapsed();
+    let result = stored.unwrap_or_else(|_| {
+        Err(SinkError::Unavailable(format!(
+            "no answer within {} ms",
+            timeout.as_millis()
+        )))
+    });
+    (result, latency)
 }
 
 /// The uploader named by the first context token whose MAC holds; `None` for missing, foreign
 /// or forged tokens (the event is still stored, never trusted).
-fn attribute(keys: Option<&SecretList>, auth: &CallbackAuth) -> Option<Uploader> {
+fn attribute(keys: Option<&SecretList>, callback: &Callback) -> Option<Uploader> {
     let keys = keys?;
-    auth.callback()
+    callback
         .contexts()
         .into_iter()
         .find_map(|token| attribution::open(keys, token))

@@ -13,6 +13,10 @@
 //! with keys from [`key_sources`] (env or Secrets Manager) and configuration from [`config`].
 //! [`serve`] runs a router under Lambda or as a plain HTTP server; [`dev`] holds the local
 //! defaults of the `vodgate` tool.
+//!
+//! Events arrive either pushed ([`events`]: an HTTP callback) or pulled from VOD's
+//! reliable-callback queue ([`pull`], over the [`vod_api`] client and its [`tc3`] request
+//! signature); both build the same envelope and write it through the same [`sink`].
 
 pub mod attribution;
 pub mod aws;
@@ -27,6 +31,7 @@ pub mod jwt;
 pub mod key_sources;
 pub mod metrics;
 pub mod policy;
+pub mod pull;
 pub mod quota;
 pub mod rate_limit;
 pub mod secret;
@@ -34,4 +39,6 @@ pub mod serve;
 pub mod sign;
 pub mod signature;
 pub mod sink;
+pub mod tc3;
 pub mod telemetry;
+pub mod vod_api;

@@ -13,6 +13,10 @@
 //! | events | `EventsStored`, `EventDuplicates` | Function |
 //! | events | `EventsRejected` | Function, Reason (invalid_signature, bad_request, unavailable, …) |
 //! | events | `SinkLatency` (ms) | as the metric it accompanies |
+//! | pull | `EventsStored`, `EventDuplicates`, `EventsRejected`, `EventsUnconfirmed` | Function |
+//!
+//! Pull mode writes one line per batch that pulled anything (`EventsRejected` counts events not
+//! stored: sink failures and unparseable events, both left for VOD to deliver again).
 //!
 //! Lines are written only under Lambda, or anywhere with `VODGATE_METRICS=emf` (for a CloudWatch
 //! agent that parses EMF); locally they would only clutter the console.
@@ -118,6 +122,43 @@ pub fn line(outcome: &Outcome<'_>, now: SystemTime) -> Option<Value> {
     Some(Value::Object(document))
 }
 
+/// Writes the EMF line of one pull batch, if metrics are on and the batch pulled anything.
+pub fn record_pull(report: &crate::pull::PullReport) {
+    if !ENABLED.get().copied().unwrap_or(false) || report.pulled == 0 {
+        return;
+    }
+    let line = pull_line(report, SystemTime::now());
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{line}");
+}
+
+/// The EMF document of a pull batch at `now`.
+pub fn pull_line(report: &crate::pull::PullReport, now: SystemTime) -> Value {
+    let timestamp = now
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    json!({
+        "_aws": {
+            "Timestamp": timestamp,
+            "CloudWatchMetrics": [{
+                "Namespace": NAMESPACE,
+                "Dimensions": [["Function"]],
+                "Metrics": [
+                    {"Name": "EventsStored", "Unit": "Count"},
+                    {"Name": "EventDuplicates", "Unit": "Count"},
+                    {"Name": "EventsRejected", "Unit": "Count"},
+                    {"Name": "EventsUnconfirmed", "Unit": "Count"},
+                ],
+            }],
+        },
+        "Function": "pull",
+        "EventsStored": report.stored,
+        "EventDuplicates": report.duplicates,
+        "EventsRejected": report.failed + report.rejected,
+        "EventsUnconfirmed": report.unconfirmed,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,6 +223,25 @@ mod tests {
         .unwrap();
         assert_eq!(rejected["EventsRejected"], 1);
         assert_eq!(rejected["Reason"], "invalid_signature");
+    }
+
+    #[test]
+    fn pull_batches() {
+        let report = crate::pull::PullReport {
+            batches: 1,
+            pulled: 5,
+            stored: 2,
+            duplicates: 1,
+            failed: 1,
+            rejected: 1,
+            confirmed: 3,
+            unconfirmed: 0,
+        };
+        let line = pull_line(&report, UNIX_EPOCH);
+        assert_eq!(line["Function"], "pull");
+        assert_eq!(line["EventsStored"], 2);
+        assert_eq!(line["EventsRejected"], 2);
+        assert_eq!(line["EventsUnconfirmed"], 0);
     }
 
     #[test]

@@ -24,6 +24,7 @@ struct Shared {
     events: Arc<Mutex<mpsc::Receiver<(String, serde_json::Value)>>>,
     pending: Pending,
     init_error: Arc<Mutex<Option<String>>>,
+    timeout: Duration,
 }
 
 pub struct RuntimeApi {
@@ -35,11 +36,17 @@ pub struct RuntimeApi {
 
 impl RuntimeApi {
     pub async fn start() -> Self {
+        Self::start_with_timeout(Duration::from_secs(30)).await
+    }
+
+    /// Like [`RuntimeApi::start`], with each invocation's deadline `timeout` after it starts.
+    pub async fn start_with_timeout(timeout: Duration) -> Self {
         let (sender, receiver) = mpsc::channel(16);
         let shared = Shared {
             events: Arc::new(Mutex::new(receiver)),
             pending: Arc::default(),
             init_error: Arc::default(),
+            timeout,
         };
         let app = Router::new()
             .route("/2018-06-01/runtime/invocation/next", get(next))
@@ -93,7 +100,7 @@ impl RuntimeApi {
 
 async fn next(State(shared): State<Shared>) -> impl IntoResponse {
     let (id, event) = shared.events.lock().await.recv().await.unwrap();
-    let deadline = SystemTime::now().duration_since(UNIX_EPOCH).unwrap() + Duration::from_secs(30);
+    let deadline = SystemTime::now().duration_since(UNIX_EPOCH).unwrap() + shared.timeout;
     let mut headers = HeaderMap::new();
     headers.insert(
         "lambda-runtime-aws-request-id",

@@ -2,6 +2,7 @@
 //! and a minimal AWS Lambda Runtime API so a binary runs in Lambda mode.
 #![allow(dead_code)] // each test crate uses a different subset of these helpers
 
+pub mod fake_vod;
 pub mod lambda_runtime;
 
 use std::io::{BufRead, BufReader};
