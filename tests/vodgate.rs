@@ -33,7 +33,16 @@ async fn serves_both_functions_with_generated_dev_keys() {
         Some(dir.path()),
     );
     let base = server.wait_listening();
-    let banner = server.stdout();
+    // The banner goes to stdout, the "listening" line to stderr: two pipes, read by two threads,
+    // so the banner may land a moment after.
+    let mut banner = server.stdout();
+    for _ in 0..200 {
+        if banner.contains("export TOKEN=") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        banner = server.stdout();
+    }
     let token = banner
         .lines()
         .find_map(|l| l.trim().strip_prefix("export TOKEN="))
