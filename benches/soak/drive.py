@@ -161,8 +161,9 @@ class Stats:
         self.injected = collections.Counter()
         self.transport = collections.Counter()
         self.latency = collections.defaultdict(list)
+        self.unexpected_samples = []  # the first unexpected answers: (at, target, class, status, took)
 
-    def record(self, target, klass, status, expected, took, in_fault):
+    def record(self, target, klass, status, expected, at, took, in_fault):
         key = (target, klass)
         self.by_class[key][status] += 1
         if len(self.latency[key]) < 200_000:
@@ -173,6 +174,8 @@ class Stats:
             self.injected[key] += 1
             return "injected"
         self.unexpected[(target, klass, status)] += 1
+        if len(self.unexpected_samples) < 20:
+            self.unexpected_samples.append((at, target, klass, status, took))
         return "unexpected"
 
 
@@ -186,8 +189,9 @@ class Fault:
         self.events = []
 
     def overlaps(self, began, ended):
-        # A request that began before the window's end plus the store timeout may see it.
-        return self.length > 0 and began <= self.end + 3 and ended >= self.start
+        # A request that began before the window ended, or within the store timeout after it
+        # (default 10 s: connections broken by the fault are still being replaced), may see it.
+        return self.length > 0 and began <= self.end + 10 and ended >= self.start
 
     def set_proxy(self, mode):
         with open(self.args.proxy_mode, "w") as handle:
@@ -366,7 +370,8 @@ class Driver:
             return None, None, in_fault
         ended = time.monotonic()
         outcome = self.stats.record(
-            target, klass, status, expected, ended - began, self.fault.overlaps(began, ended)
+            target, klass, status, expected, began - self.started, ended - began,
+            self.fault.overlaps(began, ended),
         )
         return status, payload, outcome == "injected"
 
@@ -436,7 +441,7 @@ class Driver:
 
     async def run(self):
         duration = self.args.duration
-        started = time.monotonic()
+        started = self.started = time.monotonic()
         deadline = started + duration
         length = min(float(os.environ.get("SOAK_FAULT_SECONDS", 20)), duration / 10)
         self.fault = Fault(self.args, started + 0.4 * duration, length if self.args.fault else 0)
@@ -485,6 +490,13 @@ class Driver:
                 for message in messages:
                     envelope = message["Body"]
                     rows.append((json.loads(envelope)["id"], envelope))
+                if messages:
+                    # Consumed, as a real consumer would: moto's receive slows down with every
+                    # message left in flight.
+                    client.delete_message_batch(QueueUrl=self.args.queue, Entries=[
+                        {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]}
+                        for n, m in enumerate(messages)
+                    ])
         by_marker = collections.defaultdict(list)
         for event_id, envelope in rows:
             markers = set(MARKER.findall(envelope))
@@ -631,6 +643,10 @@ def main():
                      for n, s in driver.servers.items())
     lines += ["", f"Log lines: {logs}."]
 
+    if driver.stats.unexpected_samples:
+        lines += ["", "First unexpected answers: " + "; ".join(
+            f"{at:.1f} s {target} {klass} {status} after {took * 1000:.0f} ms"
+            for at, target, klass, status, took in driver.stats.unexpected_samples) + "."]
     failures = list(rss_failures)
     failures += [f"{t} {k}: {n} unexpected {s}" for (t, k, s), n in
                  sorted(driver.stats.unexpected.items())]
