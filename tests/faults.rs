@@ -58,7 +58,6 @@ impl Server {
             ("VODGATE_CONTEXT_KEY", CONTEXT_KEY.into()),
             ("VOD_CALLBACK_KEYS", SIGN_KEY.into()),
         ];
-        full.retain(|(k, _)| env.iter().all(|(e, _)| e != k));
         full.extend(env.iter().cloned());
         Self::start(env!("CARGO_BIN_EXE_events"), &full)
     }
@@ -172,6 +171,16 @@ async fn listening_within(process: &mut Spawned, patience: Duration) -> (String,
     panic!("not listening after {patience:?}:\n{}", process.logs());
 }
 
+/// A POST with a `Content-Length` body, as raw HTTP/1.1 bytes.
+fn raw_post(path: &str, body: &str) -> Vec<u8> {
+    format!(
+        "POST {path} HTTP/1.1\r\nHost: faults\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
 // ---------------------------------------------------------------------------------------------
 // Sinks
 
@@ -233,16 +242,6 @@ async fn sqlite_write_lock_held_elsewhere_answers_503_and_redelivery_stores_once
     assert_eq!(sqlite_ids(&db), once_each(&expected));
     assert!(app.healthy().await);
     assert!(!app.process.logs().contains("panicked"));
-}
-
-/// A POST with a `Content-Length` body, as raw HTTP/1.1 bytes.
-fn raw_post(path: &str, body: &str) -> Vec<u8> {
-    format!(
-        "POST {path} HTTP/1.1\r\nHost: faults\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .into_bytes()
 }
 
 /// Every message on `queue` (received, left invisible), as the envelope ids they carry.
@@ -784,7 +783,7 @@ async fn half_sent_requests_store_nothing_and_the_server_stays_healthy() {
     let token = upload_token(JWT_SECRET, "alice");
     let sign_body = r#"{"meta":"post_42"}"#;
     let cut_requests = [
-        (events.addr(), raw_post("/v1/vod/events", &body)[..].to_vec(), half.len()),
+        (events.addr(), raw_post("/v1/vod/events", &body), half.len()),
         (
             events.addr(),
             format!(
