@@ -12,9 +12,13 @@
 //! SQLite calls block, so [`SqliteSink::store`] runs them on Tokio's blocking pool; the one
 //! connection sits behind a mutex, which also serialises writers inside this process. Another
 //! process holding the write lock makes us wait up to [`BUSY_TIMEOUT`], then the store is
-//! reported unavailable so VOD retries.
+//! reported unavailable so VOD retries. A write whose caller has already given up (the events
+//! function answered 503 after `EVENT_STORE_TIMEOUT_SECONDS`) is skipped when its turn at the
+//! connection comes: VOD delivers that event again anyway, and under a long outside lock the
+//! abandoned writes would otherwise queue up, each waiting out its own busy timeout.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -118,8 +122,15 @@ impl SqliteSink {
             record.received_at.to_owned(),
             record.envelope_json.to_owned(),
         );
+        let abandoned = Arc::new(AtomicBool::new(false));
+        let _on_drop = SetOnDrop(Arc::clone(&abandoned));
         let changed = tokio::task::spawn_blocking(move || {
             let connection = lock(&connection);
+            if abandoned.load(Ordering::Acquire) {
+                return Err(SinkError::Unavailable(
+                    "the write was abandoned before it started".to_owned(),
+                ));
+            }
             let mut exists = connection.prepare_cached(EXISTS).map_err(unavailable)?;
             if exists.exists(params![row.0]).map_err(unavailable)? {
                 return Ok(0);
@@ -178,6 +189,16 @@ impl SqliteSink {
 
 /// The connection, even if a thread panicked while holding it: every statement is its own
 /// transaction, so a panic cannot leave one half-applied.
+/// Sets its flag when dropped: with the future of a store, that is when the store finished or
+/// when its caller stopped waiting for it.
+struct SetOnDrop(Arc<AtomicBool>);
+
+impl Drop for SetOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Release);
+    }
+}
+
 fn lock(connection: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
     connection.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -287,6 +308,27 @@ mod tests {
         assert!(matches!(err, SinkError::Unavailable(_)), "{err}");
         other.execute_batch("ROLLBACK").unwrap();
         assert_eq!(sink.store(&fresh).await.unwrap(), Stored::New);
+    }
+
+    #[tokio::test]
+    async fn writes_abandoned_by_their_caller_are_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("events.sqlite");
+        let sink = SqliteSink::open(&path).unwrap();
+        let other = Connection::open(&path).unwrap();
+        other.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let ids: Vec<String> = (0..5).map(|i| format!("vod_{i:032}")).collect();
+        for id in &ids {
+            let event = record(id, "{}");
+            let gave_up = tokio::time::timeout(Duration::from_millis(50), sink.store(&event)).await;
+            assert!(gave_up.is_err());
+        }
+        // The first write was already waiting on the lock and completes once it is released; the
+        // four queued behind it find their callers gone and write nothing.
+        other.execute_batch("ROLLBACK").unwrap();
+        let last = record("vod_ffffffffffffffffffffffffffffffff", "{}");
+        assert_eq!(sink.store(&last).await.unwrap(), Stored::New);
+        assert_eq!(sink.count().unwrap(), 2);
     }
 
     #[test]
