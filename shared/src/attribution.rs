@@ -174,6 +174,8 @@ fn tag(key: &[u8], body: &str) -> [u8; MAC_LEN] {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
     fn keys(value: &str) -> SecretList {
@@ -258,6 +260,61 @@ mod tests {
             &"m".repeat(MAX_META_CHARS + 1),
         ] {
             assert_eq!(Meta::parse(bad), Err(MetaError), "{bad:?}");
+        }
+    }
+
+    fn sub() -> impl Strategy<Value = String> {
+        any::<String>().prop_filter("1 to 128 bytes", |sub| {
+            (1..=MAX_SUB_BYTES).contains(&sub.len())
+        })
+    }
+
+    fn attribution() -> impl Strategy<Value = Attribution> {
+        (
+            sub(),
+            any::<[u8; UPLOAD_ID_BYTES]>(),
+            proptest::option::of("[A-Za-z0-9_-]{1,64}"),
+        )
+            .prop_map(|(sub, id, meta)| Attribution {
+                sub,
+                upload_id: UploadId(URL_SAFE_NO_PAD.encode(id)),
+                meta: meta.map(|meta| Meta::parse(&meta).unwrap()),
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn sealed_tokens_fit_and_open_to_what_was_sealed(
+            who in attribution(),
+            current in "[A-Za-z0-9]{1,32}",
+            previous in "[A-Za-z0-9]{1,32}",
+        ) {
+            let token = seal(&keys(&current), &who).unwrap();
+            prop_assert!(token.chars().count() <= MAX_TOKEN_CHARS);
+            prop_assert_eq!(open(&keys(&format!("{previous},{current}")), &token), Some(who));
+        }
+
+        #[test]
+        fn a_changed_character_never_opens(
+            who in attribution(),
+            at in any::<prop::sample::Index>(),
+            replacement in any::<char>(),
+        ) {
+            let k = keys("context-key");
+            let token = seal(&k, &who).unwrap();
+            let mut chars: Vec<char> = token.chars().collect();
+            let at = at.index(chars.len());
+            prop_assume!(chars[at] != replacement);
+            chars[at] = replacement;
+            let changed: String = chars.into_iter().collect();
+            prop_assert_eq!(open(&k, &changed), None);
+        }
+
+        #[test]
+        fn arbitrary_text_never_opens(text in any::<String>()) {
+            prop_assert_eq!(open(&keys("context-key"), &text), None);
+            let prefixed = format!("v1.{text}");
+            prop_assert_eq!(open(&keys("context-key"), &prefixed), None);
         }
     }
 }

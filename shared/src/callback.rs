@@ -1101,5 +1101,14 @@ pub(crate) mod tests {
         fn json_like_text_never_panics(text in r#"[\[\]{}":,\\a-z0-9 ]{0,200}"#) {
             let _ = parse(text.as_bytes());
         }
+
+        #[test]
+        fn a_re_serialised_body_parses_to_the_same_callback(body in callback_body()) {
+            let first = parse(Value::Object(body).to_string().as_bytes())
+                .map_err(|err| TestCaseError::fail(err.to_string()))?;
+            let again = parse(Value::Object(first.body().clone()).to_string().as_bytes())
+                .map_err(|err| TestCaseError::fail(err.to_string()))?;
+            prop_assert_eq!(again, first);
+        }
     }
 }

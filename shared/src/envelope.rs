@@ -219,7 +219,7 @@ mod tests {
 
     use super::*;
     use crate::callback::tests::{
-        FIXTURES, callback_body, fixture_callbacks, parse_value, parsed, pulled_events,
+        FIXTURES, callback_body, fixture_callbacks, json_value, parse_value, parsed, pulled_events,
     };
     use crate::callback::{self, Callback};
 
@@ -631,5 +631,54 @@ mod tests {
             let envelope = Envelope::build(&redelivered, None, datetime!(2026-11-28 16:41:00 UTC));
             prop_assert!(serde_json::from_str::<Value>(&envelope.to_json()).is_ok());
         }
+
+        #[test]
+        fn any_body_keeps_its_id_under_key_reordering(body in callback_body(), shift in 0usize..8) {
+            let body = Value::Object(body);
+            let callback = callback::parse(body.to_string().as_bytes())
+                .map_err(|err| TestCaseError::fail(err.to_string()))?;
+            let shuffled = callback::parse(reordered(&body, shift, 0).as_bytes())
+                .map_err(|err| TestCaseError::fail(err.to_string()))?;
+            prop_assert_eq!(event_id(&shuffled), event_id(&callback));
+        }
+
+        #[test]
+        fn ids_are_equal_exactly_when_the_events_are(a in callback_body(), b in callback_body()) {
+            let id_a = id_of(&Value::Object(a.clone()));
+            let id_b = id_of(&Value::Object(b.clone()));
+            prop_assert_eq!(id_a == id_b, event_part(&a) == event_part(&b));
+        }
+
+        #[test]
+        fn a_new_member_changes_the_id(
+            body in callback_body(),
+            key in ".{0,8}",
+            value in json_value().prop_filter("not null", |value| !value.is_null()),
+        ) {
+            prop_assume!(!body.contains_key(&key) && !DELIVERY_KEYS.contains(&key.as_str()));
+            let mut changed = body.clone();
+            changed.insert(key, value);
+            prop_assert_ne!(id_of(&Value::Object(changed)), id_of(&Value::Object(body)));
+        }
+    }
+
+    /// What the id covers: the body without delivery keys or null-valued object members.
+    fn event_part(body: &Map<String, Value>) -> Value {
+        fn strip(value: &Value) -> Value {
+            match value {
+                Value::Object(object) => Value::Object(
+                    object
+                        .iter()
+                        .filter(|(_, value)| !value.is_null())
+                        .map(|(key, value)| (key.clone(), strip(value)))
+                        .collect(),
+                ),
+                Value::Array(items) => Value::Array(items.iter().map(strip).collect()),
+                scalar => scalar.clone(),
+            }
+        }
+        let mut event = body.clone();
+        event.retain(|key, _| !DELIVERY_KEYS.contains(&key.as_str()));
+        strip(&Value::Object(event))
     }
 }

@@ -640,6 +640,8 @@ impl JwtSettingsError {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
     fn jwks_settings(url: &str) -> JwtSettings {
@@ -813,5 +815,54 @@ mod tests {
         assert_eq!(AuthError::InsufficientScope.status(), 403);
         assert_eq!(AuthError::JwksUnavailable.reason(), "unavailable");
         assert_eq!(AuthError::JwksUnavailable.status(), 503);
+    }
+
+    proptest! {
+        #[test]
+        fn header_and_shape_checks_never_panic(header in any::<String>()) {
+            if let Ok(token) = bearer_token(Some(&header)) {
+                prop_assert!(!token.is_empty() && token.len() <= MAX_TOKEN_BYTES);
+                let _ = parse_shape(token);
+            }
+            let _ = parse_shape(&header);
+        }
+
+        #[test]
+        fn a_bearer_token_is_returned_as_sent(
+            scheme in "(?i:bearer)",
+            token in "[A-Za-z0-9._~+/=-]{1,300}",
+            blanks in "[ \t]{1,3}",
+        ) {
+            let header = format!("{blanks}{scheme}{blanks}{token}{blanks}");
+            prop_assert_eq!(bearer_token(Some(&header)), Ok(token.as_str()));
+        }
+
+        #[test]
+        fn well_shaped_tokens_yield_their_algorithm(
+            alg in prop::sample::select(vec!["HS256", "RS256", "ES256", "EdDSA", "none", "HS384"]),
+            kid in proptest::option::of("[ -~]{0,20}"),
+            payload in crate::callback::tests::json_value(),
+        ) {
+            let mut header = serde_json::json!({"alg": alg});
+            if let Some(kid) = &kid {
+                header["kid"] = Value::from(kid.as_str());
+            }
+            let payload = serde_json::json!({"data": payload});
+            let token = format!(
+                "{}.{}.c2ln",
+                URL_SAFE_NO_PAD.encode(header.to_string()),
+                URL_SAFE_NO_PAD.encode(payload.to_string()),
+            );
+            match parse_shape(&token) {
+                Ok(parsed) => {
+                    prop_assert_eq!(format!("{:?}", parsed.alg), alg);
+                    prop_assert_eq!(parsed.kid, kid);
+                }
+                Err(error) => {
+                    prop_assert!(["none", "HS384"].contains(&alg));
+                    prop_assert_eq!(error, AuthError::UnsupportedAlgorithm);
+                }
+            }
+        }
     }
 }

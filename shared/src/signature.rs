@@ -1739,5 +1739,95 @@ mod tests {
         ) {
             let _ = inspect(&mac_and_encode(KEY, &plaintext), Some(KEY), now);
         }
+
+        #[test]
+        fn encoding_emits_only_unreserved_bytes_and_escapes(value in any::<String>()) {
+            let encoded = encode(&value);
+            prop_assert!(is_unreserved_or_escaped(&encoded), "{:?}", encoded);
+            prop_assert!(!encoded.contains('+'));
+            let decoded = percent_decode_str(&encoded).decode_utf8();
+            prop_assert_eq!(decoded.as_deref(), Ok(value.as_str()));
+        }
+
+        #[test]
+        fn minted_plaintext_is_key_value_pairs_of_escaped_values(params in valid_params()) {
+            let plaintext = params.plaintext();
+            for pair in plaintext.split('&') {
+                let (name, value) = pair.split_once('=').expect("key=value");
+                prop_assert!(key::KNOWN.contains(&name), "{}", name);
+                prop_assert!(is_unreserved_or_escaped(value), "{}={}", name, value);
+            }
+        }
+
+        #[test]
+        fn inspected_params_rebuild_the_minted_params(
+            params in valid_params(),
+            key in proptest::collection::vec(any::<u8>(), 0..100),
+        ) {
+            let inspection = inspect(&params.sign(&key), Some(&key), params.current_time());
+            prop_assert_eq!(inspection.mac, MacCheck::Valid);
+            prop_assert_eq!(rebuild(&inspection.params), params);
+        }
+    }
+
+    /// Whether every byte is in the RFC 3986 unreserved set or part of a `%XX` escape with
+    /// upper-case hex digits, as `encode` writes them.
+    fn is_unreserved_or_escaped(text: &str) -> bool {
+        let upper_hex = |b: u8| b.is_ascii_digit() || (b'A'..=b'F').contains(&b);
+        let mut bytes = text.bytes();
+        while let Some(byte) = bytes.next() {
+            let ok = match byte {
+                b'%' => bytes.next().is_some_and(upper_hex) && bytes.next().is_some_and(upper_hex),
+                b => b.is_ascii_alphanumeric() || b"-_.~".contains(&b),
+            };
+            if !ok {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Parameters rebuilt through the builder from an inspection's decoded pairs.
+    fn rebuild(pairs: &[(String, String)]) -> UploadSignatureParams {
+        let value = |name: &str| {
+            pairs
+                .iter()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.as_str())
+        };
+        let number = |name: &str| value(name).map(|v| v.parse::<u64>().expect("a number"));
+        let mut b = UploadSignatureParams::builder(
+            value(key::SECRET_ID).expect("secretId"),
+            number(key::CURRENT_TIME_STAMP).expect("currentTimeStamp"),
+            number(key::EXPIRE_TIME).expect("expireTime"),
+            value(key::RANDOM).expect("random").parse().expect("a u32"),
+        )
+        .one_time_valid(value(key::ONE_TIME_VALID) == Some("1"));
+        if let Some(v) = number(key::CLASS_ID) {
+            b = b.class_id(v);
+        }
+        if let Some(v) = value(key::PROCEDURE) {
+            b = b.procedure(v);
+        }
+        if let Some(v) = value(key::TASK_PRIORITY) {
+            b = b.task_priority(v.parse().expect("an i8"));
+        }
+        if let Some(v) = value(key::TASK_NOTIFY_MODE) {
+            b = b.task_notify_mode(v.parse().expect("a mode"));
+        }
+        if let Some(v) = value(key::SOURCE_CONTEXT) {
+            b = b.source_context(v);
+        }
+        if let Some(v) = value(key::SESSION_CONTEXT) {
+            b = b.session_context(v);
+        }
+        if let Some(v) = number(key::VOD_SUB_APP_ID) {
+            b = b.vod_sub_app_id(v);
+        }
+        if let Some(v) = value(key::STORAGE_REGION) {
+            b = b.storage_region(v);
+        }
+        b.build()
+            .expect("inspected params of a minted signature build")
     }
 }
