@@ -47,8 +47,11 @@ def handler_for(emulator):
             if emulator.init_at is None:
                 emulator.init_at = time.perf_counter()
             if emulator.served:
+                # The function asks for its next event; there is none, and the process is
+                # killed once the first answer is in: hold the call, then drop it unanswered.
                 emulator.done.wait(GIVE_UP_AFTER_S)
-                return self.send_error(503)
+                self.close_connection = True
+                return
             emulator.served = True
             body = emulator.event.encode()
             self.send_response(200)

@@ -9,16 +9,19 @@
 //! other constraint failure still surfaces as an error. `seq` gives readers (the `vodgate events`
 //! CLI) a stable order and a cursor.
 //!
-//! SQLite calls block, so [`SqliteSink::store`] runs them on Tokio's blocking pool; the one
-//! connection sits behind a mutex, which also serialises writers inside this process. Another
-//! process holding the write lock makes us wait up to [`BUSY_TIMEOUT`], then the store is
-//! reported unavailable so VOD retries. A write whose caller has already given up (the events
-//! function answered 503 after `EVENT_STORE_TIMEOUT_SECONDS`) is skipped when its turn at the
-//! connection comes: VOD delivers that event again anyway, and under a long outside lock the
-//! abandoned writes would otherwise queue up, each waiting out its own busy timeout.
+//! SQLite calls block, so writes go to one writer thread that owns the write connection, over a
+//! bounded queue ([`WRITE_QUEUE`]); readers (`vodgate events`, tests) use a second connection.
+//! One writer, because SQLite has one write lock anyway: requests queue for it here instead of
+//! each occupying a blocking thread (a burst of 256 callbacks used to mean 256 threads). Another
+//! process holding the write lock makes the writer wait up to [`BUSY_TIMEOUT`], then the store is
+//! reported unavailable so VOD retries; a full queue is reported unavailable at once. A write
+//! whose caller has already given up (the events function answered 503 after
+//! `EVENT_STORE_TIMEOUT_SECONDS`) is skipped when its turn comes: VOD delivers that event again
+//! anyway, and under a long outside lock the abandoned writes would otherwise each wait out
+//! their own busy timeout.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -28,6 +31,9 @@ use super::{Record, SinkError, Stored};
 
 /// How long a write waits for another connection's lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Writes waiting for the writer thread beyond the one it is doing; more is a 503.
+const WRITE_QUEUE: usize = 1024;
 
 const SCHEMA: &str = "
     PRAGMA synchronous = FULL;
@@ -73,24 +79,41 @@ pub struct StoredEvent {
 /// Events in a local SQLite file.
 #[derive(Debug, Clone)]
 pub struct SqliteSink {
-    connection: Arc<Mutex<Connection>>,
+    writer: SyncSender<Write>,
+    reader: Arc<Mutex<Connection>>,
     path: PathBuf,
+}
+
+/// One insert for the writer thread, and where its outcome goes.
+#[derive(Debug)]
+struct Write {
+    row: Row,
+    done: tokio::sync::oneshot::Sender<Result<usize, SinkError>>,
+}
+
+#[derive(Debug)]
+struct Row {
+    id: String,
+    event_type: String,
+    file_id: Option<String>,
+    uploader_sub: Option<String>,
+    received_at: String,
+    envelope: String,
 }
 
 impl SqliteSink {
     /// Opens (creating if missing, with its parent directory) the database at `path`, and the
-    /// `events` table in it. Blocks on file I/O.
+    /// `events` table in it, and starts the writer thread. Blocks on file I/O.
     pub fn open(path: &Path) -> Result<Self, SinkError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|e| {
                 SinkError::Unavailable(format!("cannot create {}: {e}", parent.display()))
             })?;
         }
-        let connection = Connection::open(path).map_err(unavailable)?;
-        connection.busy_timeout(BUSY_TIMEOUT).map_err(unavailable)?;
+        let writer = connect(path)?;
         // journal_mode answers with the mode now in force; anything but WAL is refused, since the
         // durability argument above depends on it.
-        let mode: String = connection
+        let mode: String = writer
             .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
             .map_err(unavailable)?;
         if !mode.eq_ignore_ascii_case("wal") {
@@ -99,9 +122,24 @@ impl SqliteSink {
                 path.display()
             )));
         }
-        connection.execute_batch(SCHEMA).map_err(unavailable)?;
+        writer.execute_batch(SCHEMA).map_err(unavailable)?;
+        let reader = connect(path)?;
+        let (queue, writes) = std::sync::mpsc::sync_channel::<Write>(WRITE_QUEUE);
+        std::thread::Builder::new()
+            .name("sqlite-writer".to_owned())
+            .spawn(move || {
+                // Ends when the last sink clone is dropped.
+                for write in writes {
+                    if write.done.is_closed() {
+                        continue;
+                    }
+                    let _ = write.done.send(insert(&writer, &write.row));
+                }
+            })
+            .map_err(|e| SinkError::Unavailable(format!("cannot start the SQLite writer: {e}")))?;
         Ok(Self {
-            connection: Arc::new(Mutex::new(connection)),
+            writer: queue,
+            reader: Arc::new(Mutex::new(reader)),
             path: path.to_owned(),
         })
     }
@@ -113,37 +151,28 @@ impl SqliteSink {
 
     /// Inserts `record` unless an event with its id is already stored.
     pub(super) async fn store(&self, record: &Record<'_>) -> Result<Stored, SinkError> {
-        let connection = Arc::clone(&self.connection);
-        let row = (
-            record.id.to_owned(),
-            record.event_type.to_owned(),
-            record.file_id.map(str::to_owned),
-            record.uploader_sub.map(str::to_owned),
-            record.received_at.to_owned(),
-            record.envelope_json.to_owned(),
-        );
-        let abandoned = Arc::new(AtomicBool::new(false));
-        let _on_drop = SetOnDrop(Arc::clone(&abandoned));
-        let changed = tokio::task::spawn_blocking(move || {
-            let connection = lock(&connection);
-            if abandoned.load(Ordering::Acquire) {
-                return Err(SinkError::Unavailable(
-                    "the write was abandoned before it started".to_owned(),
-                ));
-            }
-            let mut exists = connection.prepare_cached(EXISTS).map_err(unavailable)?;
-            if exists.exists(params![row.0]).map_err(unavailable)? {
-                return Ok(0);
-            }
-            connection
-                .prepare_cached(INSERT)
-                .and_then(|mut insert| {
-                    insert.execute(params![row.0, row.1, row.2, row.3, row.4, row.5])
-                })
-                .map_err(unavailable)
-        })
-        .await
-        .map_err(|e| SinkError::Unavailable(format!("the SQLite write did not finish: {e}")))??;
+        let (done, outcome) = tokio::sync::oneshot::channel();
+        let row = Row {
+            id: record.id.to_owned(),
+            event_type: record.event_type.to_owned(),
+            file_id: record.file_id.map(str::to_owned),
+            uploader_sub: record.uploader_sub.map(str::to_owned),
+            received_at: record.received_at.to_owned(),
+            envelope: record.envelope_json.to_owned(),
+        };
+        self.writer
+            .try_send(Write { row, done })
+            .map_err(|e| match e {
+                TrySendError::Full(_) => SinkError::Unavailable(format!(
+                    "{WRITE_QUEUE} SQLite writes are already waiting"
+                )),
+                TrySendError::Disconnected(_) => {
+                    SinkError::Unavailable("the SQLite writer has stopped".to_owned())
+                }
+            })?;
+        let changed = outcome.await.map_err(|_| {
+            SinkError::Unavailable("the SQLite writer stopped before the write".to_owned())
+        })??;
         Ok(if changed == 0 {
             Stored::Duplicate
         } else {
@@ -155,7 +184,7 @@ impl SqliteSink {
     /// from a CLI or `spawn_blocking`, not from an async handler).
     pub fn list(&self, after_seq: i64, limit: usize) -> Result<Vec<StoredEvent>, SinkError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let connection = lock(&self.connection);
+        let connection = lock(&self.reader);
         let mut statement = connection
             .prepare_cached(
                 "SELECT seq, id, event_type, file_id, uploader_sub, received_at, envelope
@@ -180,25 +209,41 @@ impl SqliteSink {
 
     /// How many events are stored. Blocks on the database.
     pub fn count(&self) -> Result<u64, SinkError> {
-        let count: i64 = lock(&self.connection)
+        let count: i64 = lock(&self.reader)
             .query_row("SELECT COUNT(*) FROM events", [], |row| row.get(0))
             .map_err(unavailable)?;
         Ok(u64::try_from(count).unwrap_or(0))
     }
 }
 
-/// The connection, even if a thread panicked while holding it: every statement is its own
-/// transaction, so a panic cannot leave one half-applied.
-/// Sets its flag when dropped: with the future of a store, that is when the store finished or
-/// when its caller stopped waiting for it.
-struct SetOnDrop(Arc<AtomicBool>);
-
-impl Drop for SetOnDrop {
-    fn drop(&mut self) {
-        self.0.store(true, Ordering::Release);
-    }
+fn connect(path: &Path) -> Result<Connection, SinkError> {
+    let connection = Connection::open(path).map_err(unavailable)?;
+    connection.busy_timeout(BUSY_TIMEOUT).map_err(unavailable)?;
+    Ok(connection)
 }
 
+/// The insert, after a read: a redelivery (an `id` already stored) is answered without a write.
+fn insert(connection: &Connection, row: &Row) -> Result<usize, SinkError> {
+    let mut exists = connection.prepare_cached(EXISTS).map_err(unavailable)?;
+    if exists.exists(params![row.id]).map_err(unavailable)? {
+        return Ok(0);
+    }
+    connection
+        .prepare_cached(INSERT)
+        .and_then(|mut insert| {
+            insert.execute(params![
+                row.id,
+                row.event_type,
+                row.file_id,
+                row.uploader_sub,
+                row.received_at,
+                row.envelope
+            ])
+        })
+        .map_err(unavailable)
+}
+
+/// The reading connection, even if a thread panicked while holding it: it only reads.
 fn lock(connection: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
     connection.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -276,7 +321,7 @@ mod tests {
         assert_eq!(sink.count().unwrap(), 1);
         assert_eq!(sink.list(0, 10).unwrap()[0].envelope, r#"{"kept":true}"#);
         assert_eq!(sink.store(&event).await.unwrap(), Stored::Duplicate);
-        let journal: String = lock(&sink.connection)
+        let journal: String = lock(&sink.reader)
             .query_row("PRAGMA journal_mode", [], |row| row.get(0))
             .unwrap();
         assert_eq!(journal, "wal");
