@@ -107,14 +107,14 @@ impl Envelope {
 
 /// The id of a callback's event; see "The id rule" in the module docs.
 pub fn event_id(callback: &Callback) -> String {
-    let mut canonical = String::new();
-    canonical.push('{');
+    let mut canonical = Vec::with_capacity(1024);
+    canonical.push(b'{');
     let members = sorted_members(callback.body())
         .into_iter()
         .filter(|(key, _)| !DELIVERY_KEYS.contains(&key.as_str()));
     write_members(members, &mut canonical);
-    canonical.push('}');
-    let digest = Sha256::digest(canonical.as_bytes());
+    canonical.push(b'}');
+    let digest = Sha256::digest(&canonical);
     format!("vod_{}", hex::encode(&digest[..16]))
 }
 
@@ -137,37 +137,45 @@ fn sorted_members(object: &Map<String, Value>) -> Vec<(&String, &Value)> {
     members
 }
 
-fn write_members<'a>(members: impl Iterator<Item = (&'a String, &'a Value)>, out: &mut String) {
+fn write_members<'a>(members: impl Iterator<Item = (&'a String, &'a Value)>, out: &mut Vec<u8>) {
     for (index, (key, value)) in members.enumerate() {
         if index > 0 {
-            out.push(',');
+            out.push(b',');
         }
-        out.push_str(&Value::String(key.clone()).to_string());
-        out.push(':');
+        write_scalar(key, out);
+        out.push(b':');
         write_canonical(value, out);
     }
 }
 
 /// Appends the canonical JSON of `value`. Recursion is bounded by the parser's nesting limit.
-fn write_canonical(value: &Value, out: &mut String) {
+fn write_canonical(value: &Value, out: &mut Vec<u8>) {
     match value {
         Value::Object(object) => {
-            out.push('{');
+            out.push(b'{');
             write_members(sorted_members(object).into_iter(), out);
-            out.push('}');
+            out.push(b'}');
         }
         Value::Array(items) => {
-            out.push('[');
+            out.push(b'[');
             for (index, item) in items.iter().enumerate() {
                 if index > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
                 write_canonical(item, out);
             }
-            out.push(']');
+            out.push(b']');
         }
-        scalar => out.push_str(&scalar.to_string()),
+        scalar => write_scalar(scalar, out),
     }
+}
+
+/// A string, number or boolean as serde_json's compact writer writes it, appended in place
+/// rather than through a `String` per value.
+fn write_scalar<T: Serialize + ?Sized>(scalar: &T, out: &mut Vec<u8>) {
+    // Cannot fail: writing to a Vec does not fail, and strings, numbers and booleans always
+    // serialise.
+    serde_json::to_writer(&mut *out, scalar).expect("a JSON scalar always serialises");
 }
 
 fn whole_seconds_utc(at: OffsetDateTime) -> OffsetDateTime {
