@@ -136,16 +136,6 @@ impl SignQuota {
             }
         }
     }
-
-    /// The most signatures per caller per window.
-    pub fn limit(&self) -> u32 {
-        self.limit
-    }
-
-    /// The window, in seconds.
-    pub fn window_secs(&self) -> u64 {
-        self.window_secs
-    }
 }
 
 /// `SIGN_QUOTA` as (count, window seconds); `None` when off or unset.
