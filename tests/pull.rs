@@ -127,7 +127,7 @@ fn sqlite_sink(db: &Path) -> Sink {
 /// Drains until the fake has every event confirmed (waiting out redeliveries), at most `limit`.
 async fn drain_all(puller: &Puller, fake: &FakeVod, limit: Duration) -> PullReport {
     let started = Instant::now();
-    let mut total = Vec::new();
+    let mut total = PullReport::default();
     while !fake.all_confirmed() {
         assert!(
             started.elapsed() < limit,
@@ -135,25 +135,10 @@ async fn drain_all(puller: &Puller, fake: &FakeVod, limit: Duration) -> PullRepo
             fake.unconfirmed()
         );
         match puller.drain().await {
-            Ok(report) => total.push(report),
-            Err(error) => total.push(error.report),
+            Ok(report) => total.add(&report),
+            Err(error) => total.add(&error.report),
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    sum(&total)
-}
-
-fn sum(reports: &[PullReport]) -> PullReport {
-    let mut total = PullReport::default();
-    for r in reports {
-        total.batches += r.batches;
-        total.pulled += r.pulled;
-        total.stored += r.stored;
-        total.duplicates += r.duplicates;
-        total.failed += r.failed;
-        total.rejected += r.rejected;
-        total.confirmed += r.confirmed;
-        total.unconfirmed += r.unconfirmed;
     }
     total
 }

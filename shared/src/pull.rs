@@ -118,7 +118,8 @@ pub struct PullReport {
 }
 
 impl PullReport {
-    fn add(&mut self, other: &Self) {
+    /// Adds `other`'s counts to these (the report of several batches or drains).
+    pub fn add(&mut self, other: &Self) {
         self.batches += other.batches;
         self.pulled += other.pulled;
         self.stored += other.stored;
