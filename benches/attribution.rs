@@ -5,7 +5,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use vodgate::attribution::{self, Attribution, Meta, UploadId};
-use vodgate::secret::SecretList;
+use vodgate::platform::secret::SecretList;
 
 fn attribution(c: &mut Criterion) {
     let keys = SecretList::parse("benchmark-context-key-0123456789").expect("key");

@@ -10,8 +10,8 @@ use std::path::Path;
 use criterion::{Criterion, criterion_group, criterion_main};
 use serde_json::Value;
 use time::OffsetDateTime;
-use vodgate::callback;
-use vodgate::envelope::{Envelope, event_id};
+use vodgate::ingest::envelope::{Envelope, event_id};
+use vodgate::vod::callback;
 
 /// Every fixture body, by name, in file-name order.
 fn fixtures() -> Vec<(String, Vec<u8>)> {

@@ -21,8 +21,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use criterion::{Criterion, criterion_group, criterion_main};
 use serde_json::json;
 use tokio::runtime::Runtime;
-use vodgate::jwt::{Hs256Keys, JwtSettings, JwtVerifier};
-use vodgate::secret::SecretList;
+use vodgate::auth::jwt::{Hs256Keys, JwtSettings, JwtVerifier};
+use vodgate::platform::secret::SecretList;
 
 const ISSUER: &str = "https://issuer.test";
 const AUDIENCE: &str = "vodgate-sign";

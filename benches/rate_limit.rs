@@ -4,8 +4,8 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use vodgate::config::Env;
-use vodgate::rate_limit::{RateLimit, RateLimiter};
+use vodgate::platform::config::Env;
+use vodgate::sign::rate_limit::{RateLimit, RateLimiter};
 
 /// A limiter high enough never to refuse, so every check takes the allow path.
 fn limiter() -> RateLimiter {

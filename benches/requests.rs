@@ -24,13 +24,13 @@ use serde_json::{Value, json};
 use tokio::runtime::Runtime;
 use tower::ServiceExt as _;
 use vodgate::attribution::{self, Attribution, Meta, UploadId};
-use vodgate::callback_auth::sign_for;
-use vodgate::config::Env;
-use vodgate::events::{self, EventsState};
-use vodgate::http::Cors;
-use vodgate::secret::{Secret, SecretList};
+use vodgate::ingest::sink::SqliteSink;
+use vodgate::platform::config::Env;
+use vodgate::platform::secret::{Secret, SecretList};
+use vodgate::push::{self, EventsState};
 use vodgate::sign::{self, SignState};
-use vodgate::sink::SqliteSink;
+use vodgate::vod::callback_auth::sign_for;
+use vodgate::web::Cors;
 
 const JWT_SECRET: &str = "benchmark-hs256-secret-with-32+-bytes";
 const CONTEXT_KEY: &str = "benchmark-context-key-0123456789";
@@ -94,7 +94,7 @@ fn events_app(runtime: &Runtime, db: &Path) -> Router {
     let state = runtime
         .block_on(EventsState::from_env(&env))
         .expect("events state");
-    events::app(state, &Cors::Off)
+    push::app(state, &Cors::Off)
 }
 
 /// The `new_file_upload.json` fixture carrying a sealed attribution token, signed with the
@@ -121,7 +121,7 @@ fn callback_template() -> String {
 }
 
 fn events_request(body: String) -> Request<Body> {
-    Request::post(events::ROUTE)
+    Request::post(push::ROUTE)
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from(body))
         .expect("valid request")

@@ -4,7 +4,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use vodgate::signature::{MacCheck, UploadSignatureParams, inspect};
+use vodgate::vod::signature::{MacCheck, UploadSignatureParams, inspect};
 
 const SECRET_ID: &str = "AKIDbenchmarkSecretId0123456789abcdef";
 const SECRET_KEY: &[u8] = b"benchmark-vod-secret-key-0123456789";

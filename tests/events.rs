@@ -8,12 +8,12 @@ use std::time::Duration;
 
 use common::{
     FlakyProxy, Link, Spawned, aws_config, aws_env, callback_fixture, create_events_table,
-    moto_endpoint, now, signed, upload_token,
+    moto_endpoint, now, signed, upload_callback, upload_token,
 };
 use serde_json::{Value, json};
-use vodgate::callback_auth::sign_for;
-use vodgate::secret::Secret;
-use vodgate::sink::SqliteSink;
+use vodgate::ingest::sink::SqliteSink;
+use vodgate::platform::secret::Secret;
+use vodgate::vod::callback_auth::sign_for;
 
 const SIGN_KEY: &str = "EventsTestKey1";
 const OLD_SIGN_KEY: &str = "EventsTestKey0";
@@ -342,8 +342,11 @@ async fn sign_then_callback_names_the_uploader() {
         .await
         .unwrap();
     let issued: Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
-    let report =
-        vodgate::signature::inspect(issued["data"]["signature"].as_str().unwrap(), None, now());
+    let report = vodgate::vod::signature::inspect(
+        issued["data"]["signature"].as_str().unwrap(),
+        None,
+        now(),
+    );
     let context = report
         .params
         .iter()
@@ -360,8 +363,7 @@ async fn sign_then_callback_names_the_uploader() {
         .clone();
 
     // VOD echoes sourceContext in the upload event and sessionContext in task-flow events.
-    let upload =
-        vodgate::dev::sample_upload_callback(&context, &Secret::new(SIGN_KEY), now() as i64);
+    let upload = upload_callback(&context, SIGN_KEY);
     let (status, _) = events.post(&upload).await;
     assert_eq!(status, 200);
     let mut finished = callback_fixture("procedure_finish.json");
@@ -385,8 +387,7 @@ async fn sign_then_callback_names_the_uploader() {
 
     // A tampered context (someone claiming to be bob) is stored, but attributed to nobody.
     let forged = context.replace("alice", "bob");
-    let upload =
-        vodgate::dev::sample_upload_callback(&forged, &Secret::new(SIGN_KEY), now() as i64);
+    let upload = upload_callback(&forged, SIGN_KEY);
     let (status, _) = events.post(&upload).await;
     assert_eq!(status, 200);
     let envelopes = stored(&db);

@@ -21,8 +21,8 @@ use common::{
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use vodgate::jwt::{AuthError, JwtSettings, JwtVerifier};
-use vodgate::sink::SqliteSink;
+use vodgate::auth::jwt::{AuthError, JwtSettings, JwtVerifier};
+use vodgate::ingest::sink::SqliteSink;
 
 const SIGN_KEY: &str = "FaultsTestKey1";
 const CONTEXT_KEY: &str = "faults-context-key";
@@ -129,8 +129,8 @@ fn sign_env() -> Vec<(&'static str, String)> {
 
 /// The id the events function gives `body` (the same for every delivery of one event).
 fn event_id(body: &Value) -> String {
-    let callback = vodgate::callback::parse(body.to_string().as_bytes()).unwrap();
-    vodgate::envelope::event_id(&callback)
+    let callback = vodgate::vod::callback::parse(body.to_string().as_bytes()).unwrap();
+    vodgate::ingest::envelope::event_id(&callback)
 }
 
 /// Stored ids with how often each is stored.

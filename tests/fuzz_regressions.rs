@@ -4,8 +4,8 @@
 
 use serde_json::Value;
 use time::macros::datetime;
-use vodgate::callback;
-use vodgate::envelope::{Envelope, event_id};
+use vodgate::ingest::envelope::{Envelope, event_id};
+use vodgate::vod::callback;
 
 /// `callback_envelope`, crash-2a7314821cf7e3730fe85e8514587b5229ada0e2 (reduced): a number that
 /// serde_json's default float parser rounds 1 ulp off. The envelope's JSON then read back as a

@@ -1,4 +1,4 @@
-//! Black-box tests for `vodgate::jwt`: adversarial tokens built by hand (attack classes from the
+//! Black-box tests for `vodgate::auth::jwt`: adversarial tokens built by hand (attack classes from the
 //! research notes, §6.5), positive controls, and JWKS fetching against a local server.
 
 use std::net::SocketAddr;
@@ -22,10 +22,10 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use vodgate::jwt::{
+use vodgate::auth::jwt::{
     AuthError, Caller, Hs256Keys, JwtSettings, JwtSettingsError, JwtVerifier, MAX_TOKEN_BYTES,
 };
-use vodgate::secret::SecretList;
+use vodgate::platform::secret::SecretList;
 
 const ISSUER: &str = "https://issuer.test";
 const AUDIENCE: &str = "vodgate-sign";

@@ -9,10 +9,10 @@ use common::lambda_runtime::RuntimeApi;
 use common::{Spawned, upload_token};
 use serde_json::Value;
 use tower::ServiceExt as _;
-use vodgate::config::Env;
-use vodgate::http::Cors;
+use vodgate::platform::config::Env;
 use vodgate::sign::{self, SignState};
-use vodgate::signature::{MacCheck, inspect};
+use vodgate::vod::signature::{MacCheck, inspect};
+use vodgate::web::Cors;
 
 const JWT_SECRET: &str = "lambda-jwt-secret-0123456789abcdef";
 const VOD_KEY: &str = "lambda-vod-secret-key";
@@ -154,8 +154,11 @@ fn events_fixture(name: &str, callback: &str) -> Value {
     .unwrap();
     let t = common::now() as i64 + 600;
     body["T"] = t.into();
-    body["Sign"] =
-        vodgate::callback_auth::sign_for(&vodgate::secret::Secret::new(CALLBACK_KEY), t).into();
+    body["Sign"] = vodgate::vod::callback_auth::sign_for(
+        &vodgate::platform::secret::Secret::new(CALLBACK_KEY),
+        t,
+    )
+    .into();
     let text = body.to_string();
     event["body"] = if event["isBase64Encoded"] == true {
         base64::engine::general_purpose::STANDARD
@@ -180,8 +183,8 @@ async fn events_router_answers_api_gateway_fixtures() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("events.sqlite");
     let env = Env::from_pairs(events_env(&db));
-    let app = vodgate::events::app(
-        vodgate::events::EventsState::from_env(&env).await.unwrap(),
+    let app = vodgate::push::app(
+        vodgate::push::EventsState::from_env(&env).await.unwrap(),
         &Cors::Off,
     );
     for (fixture_name, callback) in [
@@ -194,7 +197,7 @@ async fn events_router_answers_api_gateway_fixtures() {
         let response = app.clone().oneshot(request).await.unwrap();
         assert_eq!(response.status(), 200, "{fixture_name} {callback}");
     }
-    let stored = vodgate::sink::SqliteSink::open(&db)
+    let stored = vodgate::ingest::sink::SqliteSink::open(&db)
         .unwrap()
         .list(0, 10)
         .unwrap();
@@ -226,7 +229,7 @@ async fn events_binary_runs_under_the_lambda_runtime_api() {
     let response = runtime.invoke(unsigned).await.unwrap();
     assert_eq!(response["statusCode"], 401);
     assert_eq!(
-        vodgate::sink::SqliteSink::open(&db)
+        vodgate::ingest::sink::SqliteSink::open(&db)
             .unwrap()
             .list(0, 10)
             .unwrap()

@@ -1,4 +1,4 @@
-//! The plain-HTTP server's limits on what one client may cost (`vodgate::serve::ServerLimits`),
+//! The plain-HTTP server's limits on what one client may cost (`vodgate::web::serve::ServerLimits`),
 //! driven over raw sockets against the real binaries, because a well-behaved HTTP client cannot
 //! stall a body, dribble a head or send 20 KiB of headers.
 
@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use common::{Spawned, upload_token};
 use serde_json::Value;
-use vodgate::sink::SqliteSink;
+use vodgate::ingest::sink::SqliteSink;
 
 const JWT_SECRET: &str = "limits-jwt-secret-0123456789abcdef";
 
@@ -156,7 +156,7 @@ fn oversized_heads_are_answered_431() {
     let (sign, base) = start_sign();
     let big = format!(
         "GET /healthz HTTP/1.1\r\nHost: t\r\nX-Padding: {}\r\n\r\n",
-        "a".repeat(vodgate::serve::MAX_HEADER_BYTES)
+        "a".repeat(vodgate::web::serve::MAX_HEADER_BYTES)
     );
     let (answer, _) = send_and_read(&base, big.as_bytes());
     assert_eq!(status_of(&answer), 431, "{answer}");

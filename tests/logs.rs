@@ -5,10 +5,10 @@
 mod common;
 
 use common::lambda_runtime::RuntimeApi;
-use common::{Spawned, hs256, now, upload_token};
+use common::{Spawned, hs256, now, upload_callback, upload_token};
 use serde_json::{Value, json};
-use vodgate::callback_auth::sign_for;
-use vodgate::secret::Secret;
+use vodgate::platform::secret::Secret;
+use vodgate::vod::callback_auth::sign_for;
 
 const JWT_SECRET: &str = "logs-jwt-secret-0123456789abcdef-XYZ";
 const VOD_KEY: &str = "logs-vod-secret-key-QWERTY";
@@ -38,8 +38,7 @@ fn events_env(db: &std::path::Path) -> Vec<(&'static str, String)> {
 /// The same upload event each time (so a second delivery is a duplicate), signed to expire
 /// `ahead` seconds from now.
 fn callback(context: &str, ahead: i64) -> Value {
-    let mut body =
-        vodgate::dev::sample_upload_callback(context, &Secret::new(CALLBACK_KEY), now() as i64);
+    let mut body = upload_callback(context, CALLBACK_KEY);
     body["FileUploadEvent"]["MediaBasicInfo"]["Name"] = "private-holiday-clip.mp4".into();
     body["FileUploadEvent"]["MediaBasicInfo"]["MediaUrl"] = "https://example.invalid/v.mp4".into();
     body["FileUploadEvent"]["FileId"] = "5285890000000000001".into();
@@ -120,7 +119,7 @@ async fn http_mode_at_trace_level_logs_every_request_and_nothing_secret() {
             signature = s.to_owned();
         }
     }
-    let report = vodgate::signature::inspect(&signature, None, now());
+    let report = vodgate::vod::signature::inspect(&signature, None, now());
     let context = report
         .params
         .iter()
@@ -234,7 +233,7 @@ async fn lambda_mode_writes_json_logs_and_emf_metrics_and_nothing_secret() {
         401
     );
 
-    let report = vodgate::signature::inspect(&signature, None, now());
+    let report = vodgate::vod::signature::inspect(&signature, None, now());
     let context = report
         .params
         .iter()

@@ -15,12 +15,12 @@ use std::sync::Mutex;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::{Spawned, callback_fixture, hs256, now, signed, upload_token};
+use common::{Spawned, callback_fixture, hs256, now, signed, upload_callback, upload_token};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Value, json};
-use vodgate::callback_auth::sign_for;
-use vodgate::secret::Secret;
-use vodgate::sink::SqliteSink;
+use vodgate::ingest::sink::SqliteSink;
+use vodgate::platform::secret::Secret;
+use vodgate::vod::callback_auth::sign_for;
 
 const JWT_SECRET: &str = "openapi-jwt-secret-0123456789abcdef";
 const VOD_KEY: &str = "openapi-vod-secret-key";
@@ -869,15 +869,14 @@ async fn the_routers_answer_as_documented_and_every_documented_answer_happens() 
         )
         .await;
     let signature = issued.body["data"]["signature"].as_str().unwrap();
-    let report = vodgate::signature::inspect(signature, Some(VOD_KEY.as_bytes()), now());
+    let report = vodgate::vod::signature::inspect(signature, Some(VOD_KEY.as_bytes()), now());
     let context = &report
         .params
         .iter()
         .find(|(k, _)| k == "sourceContext")
         .unwrap()
         .1;
-    let callback =
-        vodgate::dev::sample_upload_callback(context, &Secret::new(SIGN_KEY), now() as i64);
+    let callback = upload_callback(context, SIGN_KEY);
     harness
         .run(&ex(Server::Events, "POST", "/v1/vod/events", 200).json(&callback))
         .await;

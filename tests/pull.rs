@@ -20,12 +20,12 @@ use common::{
 use serde_json::Value;
 use tower::ServiceExt as _;
 use vodgate::attribution::{self, Attribution, Meta, UploadId};
-use vodgate::config::Env;
-use vodgate::key_sources::Keys;
+use vodgate::ingest::sink::{DynamoDbSink, Sink, SqliteSink};
+use vodgate::platform::config::Env;
+use vodgate::platform::keys::Keys;
+use vodgate::platform::secret::{Secret, SecretList};
 use vodgate::pull::{PullKeys, PullReport, PullTimings, Puller};
-use vodgate::secret::{Secret, SecretList};
-use vodgate::sink::{DynamoDbSink, Sink, SqliteSink};
-use vodgate::vod_api::{ApiCredentials, Endpoint, RetryPolicy, VodApi};
+use vodgate::vod::api::{ApiCredentials, Endpoint, RetryPolicy, VodApi};
 
 const SUB_APP: u64 = 1_500_000_001;
 const CONTEXT_KEY: &str = "pull-context-key";
@@ -368,7 +368,7 @@ async fn an_event_pushed_then_pulled_is_stored_once_with_the_same_uploader() {
         ("VOD_CALLBACK_AUTH", "none".into()),
         ("VODGATE_CONTEXT_KEY", CONTEXT_KEY.into()),
     ]);
-    let app = vodgate::events::routes(vodgate::events::EventsState::from_env(&env).await.unwrap());
+    let app = vodgate::push::routes(vodgate::push::EventsState::from_env(&env).await.unwrap());
     let response = app
         .oneshot(
             http::Request::post("/v1/vod/events")

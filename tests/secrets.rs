@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use common::{Spawned, aws_config, aws_env, moto_endpoint, now, upload_token};
 use serde_json::json;
-use vodgate::config::{ConfigError, Env};
-use vodgate::key_sources::{KeySet, Keys, SecretsManager, StartError};
-use vodgate::signature::{MacCheck, inspect};
+use vodgate::platform::config::{ConfigError, Env};
+use vodgate::platform::keys::{KeySet, Keys, SecretsManager, StartError};
+use vodgate::vod::signature::{MacCheck, inspect};
 
 async fn client() -> aws_sdk_secretsmanager::Client {
     aws_sdk_secretsmanager::Client::new(&aws_config(moto_endpoint()).await)

@@ -4,7 +4,7 @@ mod common;
 
 use common::{Spawned, hs256, now, upload_token};
 use serde_json::{Value, json};
-use vodgate::signature::{MacCheck, inspect};
+use vodgate::vod::signature::{MacCheck, inspect};
 
 const JWT_SECRET: &str = "black-box-jwt-secret-0123456789abcdef";
 const VOD_KEY: &str = "black-box-vod-secret-key";
@@ -104,7 +104,7 @@ async fn signs_for_an_authenticated_uploader() {
     );
     let context = param(&report.params, "sourceContext").unwrap();
     assert_eq!(param(&report.params, "sessionContext"), Some(context));
-    let keys = vodgate::secret::SecretList::parse(CONTEXT_KEY).unwrap();
+    let keys = vodgate::platform::secret::SecretList::parse(CONTEXT_KEY).unwrap();
     let who = vodgate::attribution::open(&keys, context).unwrap();
     assert_eq!(who.sub, "user-42");
     assert_eq!(

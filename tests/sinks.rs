@@ -10,7 +10,7 @@ use aws_sdk_sqs::types::{Message, MessageSystemAttributeName, QueueAttributeName
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use common::{aws_config, moto_endpoint};
-use vodgate::sink::{DynamoDbSink, Record, Sink, SinkError, SqsSink, Stored, gunzip};
+use vodgate::ingest::sink::{DynamoDbSink, Record, Sink, SinkError, SqsSink, Stored, gunzip};
 
 const FILE_ID: &str = "5285890781763144364";
 const RECEIVED_AT_UNIX: i64 = 1_795_884_060;

@@ -3,7 +3,7 @@
 mod common;
 
 use common::Spawned;
-use vodgate::signature::{MacCheck, inspect};
+use vodgate::vod::signature::{MacCheck, inspect};
 
 const BIN: &str = env!("CARGO_BIN_EXE_vodgate");
 

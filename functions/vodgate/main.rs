@@ -13,17 +13,22 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use axum::Router;
 use clap::{Parser, Subcommand};
 use tokio::net::TcpListener;
-use vodgate::config::Env;
-use vodgate::dev::{self, DevKeys};
-use vodgate::events::{self, EventsState};
-use vodgate::http::Cors;
-use vodgate::key_sources::{KeySet, Keys, SecretsManager};
+use vodgate::ingest::sink::{Sink, SqliteSink};
+use vodgate::platform::config::Env;
+use vodgate::platform::keys::{KeySet, Keys, SecretsManager};
 use vodgate::pull::Puller;
-use vodgate::serve::{BoxError, ServerLimits};
+use vodgate::push::{self, EventsState};
 use vodgate::sign::{self, SignState};
-use vodgate::signature::{self, MacCheck};
-use vodgate::sink::{Sink, SqliteSink};
-use vodgate::vod_api::{ApiCredentials, EventConfigChange, Mode, Switch, VodApi};
+use vodgate::vod::api::{EventConfigChange, Mode, Switch};
+use vodgate::vod::callback_auth::CallbackKeys;
+use vodgate::vod::signature::{self, MacCheck};
+use vodgate::web::Cors;
+use vodgate::web::metrics::Outcome;
+use vodgate::web::serve::{BoxError, ServerLimits};
+
+mod dev;
+
+use dev::DevKeys;
 
 #[derive(Parser)]
 #[command(
@@ -133,8 +138,8 @@ enum VodConfigCommand {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     let env = Env::from_process();
-    vodgate::telemetry::init(&env);
-    vodgate::serve::main(async move {
+    vodgate::web::telemetry::init(&env);
+    vodgate::web::serve::main(async move {
         let command = cli.command.unwrap_or(Command::Serve {
             port: 8080,
             host: IpAddr::V4(Ipv4Addr::LOCALHOST),
@@ -174,8 +179,9 @@ fn dev_env(mut env: Env) -> Result<(Env, DevKeys), BoxError> {
 async fn dev_app(env: &Env) -> Result<Router, BoxError> {
     let sign_state = SignState::from_env(env).await?;
     let events_state = EventsState::from_env(env).await?;
-    let app = sign::routes(sign_state).merge(events::routes(events_state));
-    Ok(vodgate::http::finish(app, &Cors::from_env(env)?))
+    let app = sign::routes(sign_state).merge(push::routes(events_state));
+    let metric = |outcome: &Outcome<'_>| sign::metric(outcome).or_else(|| push::metric(outcome));
+    Ok(vodgate::web::finish(app, &Cors::from_env(env)?, metric))
 }
 
 async fn serve(env: Env, addr: SocketAddr) -> Result<(), BoxError> {
@@ -199,13 +205,14 @@ async fn serve(env: Env, addr: SocketAddr) -> Result<(), BoxError> {
         sub = dev::DEV_SUB,
         route = sign::ROUTE,
     );
-    vodgate::serve::serve_http(app, listener, ServerLimits::default()).await?;
+    vodgate::web::serve::serve_http(app, listener, ServerLimits::default()).await?;
     Ok(())
 }
 
 fn mint(env: &Env, sub: &str, scope: Option<String>, ttl: u64) -> Result<String, BoxError> {
-    let secrets = vodgate::secret::SecretList::parse(env.get("JWT_HS256_SECRET").unwrap_or(""))
-        .map_err(|e| format!("JWT_HS256_SECRET {e}"))?;
+    let secrets =
+        vodgate::platform::secret::SecretList::parse(env.get("JWT_HS256_SECRET").unwrap_or(""))
+            .map_err(|e| format!("JWT_HS256_SECRET {e}"))?;
     let scope = scope.unwrap_or_else(|| {
         env.non_empty("UPLOAD_SCOPE")
             .unwrap_or(sign::DEFAULT_UPLOAD_SCOPE)
@@ -296,10 +303,10 @@ async fn post_callback(env: &Env, file: &Path, url: &str) -> Result<(), BoxError
         .and_then(|k| k.split(',').next())
     {
         let t = i64::try_from(unix_now()).unwrap_or(i64::MAX) + 600;
-        let key = vodgate::secret::Secret::new(key.trim());
+        let key = vodgate::platform::secret::Secret::new(key.trim());
         object.insert(
             "Sign".into(),
-            vodgate::callback_auth::sign_for(&key, t).into(),
+            vodgate::vod::callback_auth::sign_for(&key, t).into(),
         );
         object.insert("T".into(), t.into());
     }
@@ -361,7 +368,7 @@ async fn simulate(env: Env, keys: &DevKeys, url: Option<String>) -> Result<(), B
     );
     let file_id = callback["FileUploadEvent"]["FileId"].clone();
     let response = http
-        .post(format!("{base}{}", events::ROUTE))
+        .post(format!("{base}{}", push::ROUTE))
         .body(callback.to_string())
         .send()
         .await?;
@@ -417,7 +424,7 @@ async fn pull(env: &Env, once: bool) -> Result<(), BoxError> {
         return Ok(());
     }
     tracing::info!(sink = %puller.sink().describe(), "pulling VOD events until Ctrl-C");
-    let report = puller.run(vodgate::serve::shutdown_signal()).await?;
+    let report = puller.run(vodgate::web::serve::shutdown_signal()).await?;
     println!("{}", report.to_json());
     Ok(())
 }
@@ -426,13 +433,13 @@ async fn pull(env: &Env, once: bool) -> Result<(), BoxError> {
 /// defaults, so `--sign-key` can only send a key the operator configured (in the environment
 /// or the `VODGATE_SECRET_ARN` secret).
 async fn vod_config(env: &Env, command: VodConfigCommand) -> Result<(), BoxError> {
-    let api = VodApi::from_env(env)?;
+    let api = vodgate::pull::vod_api(env)?;
     let source = SecretsManager::from_env(env).await?;
     let keys = Keys::load(env, source, |keys: &KeySet| Ok(keys.clone()))
         .await?
         .current()
         .await;
-    let credentials = ApiCredentials::from_keys(&keys)?;
+    let credentials = vodgate::pull::api_credentials(&keys)?;
     match command {
         VodConfigCommand::Show => {
             let config = api.describe_event_config(&credentials).await?;
@@ -482,10 +489,11 @@ async fn vod_config(env: &Env, command: VodConfigCommand) -> Result<(), BoxError
             }
             let sign_key = if sign_key {
                 // The same rule the events function holds SignKeys to (letters and digits, ≤ 32).
-                vodgate::callback_auth::CallbackKeys::derive(&keys)?;
                 let list = keys
                     .list("VOD_CALLBACK_KEYS")?
                     .ok_or("--sign-key: VOD_CALLBACK_KEYS is not set")?;
+                CallbackKeys::new(Some(list.clone()), None)
+                    .map_err(|e| format!("VOD_CALLBACK_KEYS: {e}"))?;
                 Some(list.current().clone())
             } else {
                 None

@@ -18,7 +18,7 @@ use hmac::{Hmac, Mac};
 use libfuzzer_sys::fuzz_target;
 use sha2::Sha256;
 use vodgate::attribution::{self, MAX_META_CHARS, MAX_SUB_BYTES, MAX_TOKEN_CHARS};
-use vodgate::secret::{Secret, SecretList};
+use vodgate::platform::secret::{Secret, SecretList};
 
 const CURRENT: &str = "fuzz-context-current";
 const PREVIOUS: &str = "fuzz-context-previous";

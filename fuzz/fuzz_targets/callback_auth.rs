@@ -14,10 +14,11 @@
 use libfuzzer_sys::fuzz_target;
 use md5::{Digest, Md5};
 use serde_json::Value;
-use vodgate::callback::{self, Callback};
-use vodgate::callback_auth::{AuthMethod, CallbackAuthError, CallbackKeys, CallbackVerifier};
-use vodgate::config::Env;
-use vodgate::key_sources::KeySet;
+use vodgate::vod::callback::{self, Callback};
+use vodgate::platform::secret::SecretList;
+use vodgate::vod::callback_auth::{
+    AuthMethod, AuthMode, CallbackAuthError, CallbackKeys, CallbackVerifier, DEFAULT_MAX_AHEAD,
+};
 
 const CURRENT: &str = "fuzzKeyCurrent";
 const PREVIOUS: &str = "fuzzKeyPrevious";
@@ -80,9 +81,9 @@ fn sign(key: &str, t: &str) -> String {
 }
 
 fn verify(callback: Callback, query: Option<&str>) -> Result<AuthMethod, CallbackAuthError> {
-    let env = Env::from_pairs([("VOD_CALLBACK_KEYS", format!("{CURRENT},{PREVIOUS}"))]);
-    let keys = CallbackKeys::derive(&KeySet::from_env(&env)).expect("valid keys");
-    let verifier = CallbackVerifier::from_env(&Env::default(), &keys).expect("valid settings");
+    let list = SecretList::parse(&format!("{CURRENT},{PREVIOUS}")).expect("valid list");
+    let keys = CallbackKeys::new(Some(list), None).expect("valid keys");
+    let verifier = CallbackVerifier::new(AuthMode::Keys, DEFAULT_MAX_AHEAD);
     let route = verifier
         .check_route(&keys, None)
         .expect("no path token configured");

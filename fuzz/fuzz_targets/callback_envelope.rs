@@ -10,8 +10,8 @@
 use libfuzzer_sys::fuzz_target;
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
-use vodgate::callback::{self, Callback, DELIVERY_KEYS};
-use vodgate::envelope::{Envelope, event_id};
+use vodgate::vod::callback::{self, Callback, DELIVERY_KEYS};
+use vodgate::ingest::envelope::{Envelope, event_id};
 
 fuzz_target!(|data: &[u8]| {
     let callback = match callback::parse(data) {

@@ -22,8 +22,8 @@ use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 use sha2::Sha256;
 use tokio::runtime::Runtime;
-use vodgate::jwt::{AuthError, Caller, Hs256Keys, JwtSettings, JwtVerifier, MAX_TOKEN_BYTES};
-use vodgate::secret::SecretList;
+use vodgate::auth::jwt::{AuthError, Caller, Hs256Keys, JwtSettings, JwtVerifier, MAX_TOKEN_BYTES};
+use vodgate::platform::secret::SecretList;
 
 const CURRENT: &str = "fuzz-hs256-current";
 const PREVIOUS: &str = "fuzz-hs256-previous";

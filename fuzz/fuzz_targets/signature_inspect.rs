@@ -11,7 +11,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use vodgate::signature::{MacCheck, Problem, inspect, mac_and_encode};
+use vodgate::vod::signature::{MacCheck, Problem, inspect, mac_and_encode};
 
 const KEY: &[u8] = b"fuzz-secret-key";
 const REQUIRED: [&str; 4] = ["secretId", "currentTimeStamp", "expireTime", "random"];
@@ -37,7 +37,7 @@ fuzz_target!(|data: &[u8]| {
     }
 });
 
-fn check(signature: &str, now: u64) -> vodgate::signature::Inspection {
+fn check(signature: &str, now: u64) -> vodgate::vod::signature::Inspection {
     let unkeyed = inspect(signature, None, now);
     let keyed = inspect(signature, Some(KEY), now);
     assert_eq!(unkeyed.mac, MacCheck::NotChecked);

@@ -25,7 +25,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::secret::SecretList;
+use crate::platform::secret::SecretList;
 
 /// Longest `sub` the token accepts (bytes). The JWT layer enforces the same bound.
 pub const MAX_SUB_BYTES: usize = 128;

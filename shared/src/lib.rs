@@ -1,44 +1,33 @@
 //! vodgate: upload signatures and durable event ingestion for Tencent Cloud VOD.
 //!
-//! Two serverless functions share this crate. `sign` authenticates a caller and mints a VOD
-//! client-upload signature; `events` (next milestone) authenticates VOD callbacks and stores
-//! them durably. A `sign` request passes through:
+//! Two serverless functions share this crate: `sign` authenticates a caller and mints a VOD
+//! client-upload signature; `events` authenticates VOD's callbacks (or pulls them from VOD's
+//! reliable queue) and stores them durably. The folders are the layers, from the bottom up; a
+//! layer imports only from layers below it (`tests/architecture.rs` checks this, and
+//! ARCHITECTURE.md walks one request through each path):
 //!
-//! - [`http`]: request id, log line, CORS, the JSON envelope every answer uses;
-//! - [`jwt`]: who is calling, and may they upload;
-//! - [`policy`]: what the signature allows (server-decided, client choices only where allowed);
-//! - [`attribution`]: the caller sealed into `sourceContext` so events can name the uploader;
-//! - [`signature`]: VOD's HMAC-SHA1 signature over validated parameters;
+//! - [`platform`]: configuration from the environment, secrets that never print, keys from the
+//!   environment or Secrets Manager, the AWS SDK configuration;
+//! - [`vod`]: Tencent's protocol, pure: the upload signature, callback parsing and `Sign`/`T`,
+//!   TC3 request signing and the VOD API client. It reads no environment and takes keys as values;
+//! - [`auth`] (who is calling: JWT, JWKS) and [`attribution`] (the uploader sealed into the
+//!   signature's context and opened from the events);
+//! - [`ingest`]: the envelope apps read, the one store path shared by push and pull, the sinks;
+//! - [`web`]: the JSON envelope, body reading, CORS, request id, the log line, metrics, and serving
+//!   a router under Lambda or as a plain HTTP server;
+//! - the use cases, each owning its router and its error mapping: [`sign`] (with its policy, rate
+//!   limit and quota), [`push`] (VOD calls us) and [`pull`] (we call VOD).
 //!
-//! with keys from [`key_sources`] (env or Secrets Manager) and configuration from [`config`].
-//! [`serve`] runs a router under Lambda or as a plain HTTP server; [`dev`] holds the local
-//! defaults of the `vodgate` tool.
-//!
-//! Events arrive either pushed ([`events`]: an HTTP callback) or pulled from VOD's
-//! reliable-callback queue ([`pull`], over the [`vod_api`] client and its [`tc3`] request
-//! signature); both build the same envelope and write it through the same [`sink`].
+//! The binaries in `functions/` only read the environment and start one of the use cases.
+
+#![forbid(unsafe_code)]
 
 pub mod attribution;
-pub mod aws;
-pub mod callback;
-pub mod callback_auth;
-pub mod config;
-pub mod dev;
-pub mod envelope;
-pub mod events;
-pub mod http;
-pub mod jwt;
-pub mod key_sources;
-pub mod metrics;
-pub mod policy;
+pub mod auth;
+pub mod ingest;
+pub mod platform;
 pub mod pull;
-pub mod quota;
-pub mod rate_limit;
-pub mod secret;
-pub mod serve;
+pub mod push;
 pub mod sign;
-pub mod signature;
-pub mod sink;
-pub mod tc3;
-pub mod telemetry;
-pub mod vod_api;
+pub mod vod;
+pub mod web;

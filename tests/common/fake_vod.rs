@@ -35,8 +35,8 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::{Map, Value, json};
-use vodgate::secret::Secret;
-use vodgate::tc3;
+use vodgate::platform::secret::Secret;
+use vodgate::vod::tc3;
 
 pub const SECRET_ID: &str = "AKIDfakeVodTestSecretId01";
 pub const SECRET_KEY: &str = "fake-vod-test-secret-key-0123456789";
@@ -172,9 +172,10 @@ impl FakeVod {
     /// Queues an event (an `EventContent` without handle); returns its index.
     pub fn push_event(&self, body: Value) -> usize {
         let body = body.as_object().cloned().expect("an event is an object");
-        let parsed = vodgate::callback::parse(Value::Object(body.clone()).to_string().as_bytes())
-            .expect("test events parse");
-        let id = vodgate::envelope::event_id(&parsed);
+        let parsed =
+            vodgate::vod::callback::parse(Value::Object(body.clone()).to_string().as_bytes())
+                .expect("test events parse");
+        let id = vodgate::ingest::envelope::event_id(&parsed);
         let mut inner = self.lock();
         let index = inner.events.len();
         inner.events.push(Event {
@@ -299,7 +300,7 @@ fn verify(headers: &HeaderMap, uri: &Uri, body: &[u8]) -> Result<(), (&'static s
     let timestamp: i64 = header(headers, "x-tc-timestamp")
         .and_then(|t| t.parse().ok())
         .ok_or(failure("no X-TC-Timestamp"))?;
-    let now = vodgate::vod_api::system_clock();
+    let now = vodgate::vod::api::system_clock();
     if (now - timestamp).abs() > 300 {
         return Err((
             "AuthFailure.SignatureExpire",

@@ -279,8 +279,21 @@ pub fn callback_fixture(name: &str) -> serde_json::Value {
 pub fn signed(mut body: serde_json::Value, key: &str, ahead: i64) -> serde_json::Value {
     let t = now() as i64 + ahead;
     body["T"] = t.into();
-    body["Sign"] = vodgate::callback_auth::sign_for(&vodgate::secret::Secret::new(key), t).into();
+    body["Sign"] =
+        vodgate::vod::callback_auth::sign_for(&vodgate::platform::secret::Secret::new(key), t)
+            .into();
     body
+}
+
+/// A `NewFileUpload` callback (tests/fixtures/callbacks/new_file_upload.json) for an upload whose
+/// signature carried `source_context`, with a fresh random `FileId`, signed for callback key `key`
+/// to expire ten minutes from now.
+pub fn upload_callback(source_context: &str, key: &str) -> serde_json::Value {
+    let mut body = callback_fixture("new_file_upload.json");
+    let event = &mut body["FileUploadEvent"];
+    event["FileId"] = format!("52858907842{:08}", rand::random::<u32>() % 100_000_000).into();
+    event["MediaBasicInfo"]["SourceInfo"]["SourceContext"] = source_context.into();
+    signed(body, key, 600)
 }
 
 /// Creates the events table as template.yaml does: key `id` (S), on-demand.

@@ -1,7 +1,7 @@
 //! A global cap on the signatures one caller may hold open: `SIGN_QUOTA=COUNT/WINDOW` (e.g.
 //! `100/1h`), counted in a DynamoDB table shared by every instance.
 //!
-//! [`crate::rate_limit`] smooths bursts cheaply, but per instance: under Lambda a caller spread
+//! [`crate::sign::rate_limit`] smooths bursts cheaply, but per instance: under Lambda a caller spread
 //! over N warm instances gets N times its rate. An upload signature is a credential that stays
 //! usable until it expires, so "how many can one user hold at once" is worth bounding globally.
 //! Each issued signature adds one to the caller's counter for the current fixed window (an
@@ -23,7 +23,7 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use crate::config::{ConfigError, Env};
+use crate::platform::config::{ConfigError, Env};
 
 /// How long a quota check may hold up a signature before it is skipped.
 pub const QUOTA_TIMEOUT: Duration = Duration::from_secs(1);
@@ -62,7 +62,7 @@ impl SignQuota {
                  (for a per-instance limit, use SIGN_RATE_LIMIT)",
             )
         })?;
-        let sdk = crate::aws::sdk_config().await;
+        let sdk = crate::platform::aws::sdk_config().await;
         Ok(Some(Self::new(
             aws_sdk_dynamodb::Client::new(&sdk),
             table.to_owned(),
@@ -159,7 +159,7 @@ fn parse(env: &Env) -> Result<Option<(u32, u64)>, ConfigError> {
         .ok()
         .filter(|c| *c > 0)
         .ok_or_else(invalid)?;
-    let window = crate::rate_limit::parse_window(window.trim()).ok_or_else(invalid)?;
+    let window = crate::sign::rate_limit::parse_window(window.trim()).ok_or_else(invalid)?;
     Ok(Some((count, window.as_secs())))
 }
 

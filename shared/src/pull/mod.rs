@@ -2,8 +2,8 @@
 //!
 //! In PULL mode VOD keeps each event in a queue until it is confirmed. One batch is:
 //! `PullEvents` (up to 16 events; VOD holds the call up to 5 s when the queue is empty) → for
-//! each event, the envelope the PUSH path would build ([`crate::events::envelope_for`]: same id,
-//! same attribution) → [`crate::events::store_envelope`] → `ConfirmEvents` with the handles of
+//! each event, the envelope the PUSH path would build ([`crate::ingest::envelope_for`]: same id,
+//! same attribution) → [`crate::ingest::store_envelope`] → `ConfirmEvents` with the handles of
 //! exactly the events the sink acknowledged (a duplicate counts: it is stored).
 //!
 //! The one rule is **never confirm what was not stored**. An event whose write failed, timed
@@ -38,13 +38,17 @@ use std::time::{Duration, Instant, SystemTime};
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
-use crate::callback;
-use crate::config::{ConfigError, Env};
-use crate::events::{envelope_for, store_envelope, store_timeout};
-use crate::key_sources::{KeySet, Keys, SecretsManager, StartError};
-use crate::secret::SecretList;
-use crate::sink::{Sink, SinkError, Stored};
-use crate::vod_api::{ApiCredentials, Budget, MAX_BATCH, VodApi, VodApiError};
+mod config;
+
+use crate::ingest::sink::{Sink, SinkError, Stored};
+use crate::ingest::{envelope_for, store_envelope, store_timeout};
+use crate::platform::config::{ConfigError, Env};
+use crate::platform::keys::{KeySet, Keys, SecretsManager, StartError};
+use crate::platform::secret::SecretList;
+use crate::vod::api::{ApiCredentials, Budget, MAX_BATCH, VodApi, VodApiError};
+use crate::vod::callback;
+
+pub use config::{api_credentials, vod_api};
 
 /// How long each step of a batch may take. [`Default`] is the production setting.
 #[derive(Debug, Clone, Copy)]
@@ -90,7 +94,7 @@ impl PullKeys {
 
     fn derive(keys: &KeySet) -> Result<Self, ConfigError> {
         Ok(Self {
-            api: ApiCredentials::from_keys(keys)?,
+            api: config::api_credentials(keys)?,
             context: keys.list("VODGATE_CONTEXT_KEY")?,
         })
     }
@@ -142,6 +146,23 @@ impl PullReport {
             "confirmed": self.confirmed,
             "unconfirmed": self.unconfirmed,
         })
+    }
+
+    /// The batch's counts as metrics (`EventsRejected` counts events not stored: sink failures
+    /// and unparseable events, both left for VOD to deliver again); nothing for an empty batch.
+    fn metric_counts(&self) -> Option<[(&'static str, u64); 4]> {
+        (self.pulled > 0).then_some([
+            ("EventsStored", self.stored),
+            ("EventDuplicates", self.duplicates),
+            ("EventsRejected", self.failed + self.rejected),
+            ("EventsUnconfirmed", self.unconfirmed),
+        ])
+    }
+
+    fn record_metrics(&self) {
+        if let Some(counts) = self.metric_counts() {
+            crate::web::metrics::record_counts("pull", &counts);
+        }
     }
 }
 
@@ -202,7 +223,7 @@ impl Puller {
     /// secret), `VODGATE_CONTEXT_KEY`, `VOD_API_ENDPOINT`, `VOD_API_REGION`, `VOD_SUB_APP_ID`,
     /// `EVENT_SINK`, `EVENT_STORE_TIMEOUT_SECONDS` and `VOD_PULL_MARGIN_SECONDS` (1–30, default 10).
     pub async fn from_env(env: &Env) -> Result<Self, StartError> {
-        let api = VodApi::from_env(env)?;
+        let api = vod_api(env)?;
         let source = SecretsManager::from_env(env).await?;
         let keys = Keys::load(env, source, PullKeys::derive).await?;
         if keys.current().await.context.is_none() {
@@ -398,7 +419,7 @@ impl Puller {
                 "pull batch"
             );
         }
-        crate::metrics::record_pull(&report);
+        report.record_metrics();
         Ok(report)
     }
 
@@ -522,7 +543,7 @@ impl RunMode {
 /// Runs the puller as the host calls for: under Lambda (`AWS_LAMBDA_RUNTIME_API` set) one
 /// [`Puller::drain_until`] per invocation (EventBridge's scheduled events, or any JSON), ending
 /// before the invocation's deadline; elsewhere [`Puller::run`] until SIGTERM or Ctrl-C.
-pub async fn serve(puller: Puller, env: &Env) -> Result<(), crate::serve::BoxError> {
+pub async fn serve(puller: Puller, env: &Env) -> Result<(), crate::web::serve::BoxError> {
     if env.get("AWS_LAMBDA_RUNTIME_API").is_some() {
         let puller = &puller;
         return lambda_http::lambda_runtime::run(lambda_http::service_fn(
@@ -532,7 +553,7 @@ pub async fn serve(puller: Puller, env: &Env) -> Result<(), crate::serve::BoxErr
         ))
         .await;
     }
-    let report = puller.run(crate::serve::shutdown_signal()).await?;
+    let report = puller.run(crate::web::serve::shutdown_signal()).await?;
     tracing::info!(report = %report.to_json(), "pull loop stopped");
     Ok(())
 }
@@ -559,6 +580,30 @@ pub async fn invocation(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn batch_metrics_count_every_event_not_stored() {
+        let report = PullReport {
+            batches: 1,
+            pulled: 5,
+            stored: 2,
+            duplicates: 1,
+            failed: 1,
+            rejected: 1,
+            confirmed: 3,
+            unconfirmed: 0,
+        };
+        assert_eq!(
+            report.metric_counts(),
+            Some([
+                ("EventsStored", 2),
+                ("EventDuplicates", 1),
+                ("EventsRejected", 2),
+                ("EventsUnconfirmed", 0)
+            ])
+        );
+        assert_eq!(PullReport::default().metric_counts(), None);
+    }
 
     #[test]
     fn report_adds_up_and_serialises() {

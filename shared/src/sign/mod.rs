@@ -5,6 +5,10 @@
 //! `sourceContext`/`sessionContext`) → [`signature`] (HMAC-SHA1 with the VOD SecretKey).
 //! Every failure is a [`SignError`], turned into the JSON envelope in one place.
 
+pub mod policy;
+pub mod quota;
+pub mod rate_limit;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -16,15 +20,16 @@ use axum::routing::get;
 use serde::Serialize;
 
 use crate::attribution::{self, Attribution, UploadId};
-use crate::config::{ConfigError, Env};
-use crate::http::{ApiError, CallerSub, Cors};
-use crate::jwt::{AuthError, Hs256Keys, JwtSettings, JwtVerifier};
-use crate::key_sources::{KeySet, Keys, SecretsManager, StartError};
-use crate::policy::{PolicyError, SignRequest, UploadPolicy};
-use crate::quota::{QuotaExceeded, SignQuota};
-use crate::rate_limit::{RateLimit, RateLimiter};
-use crate::secret::{Secret, SecretList};
-use crate::signature::UploadSignatureParams;
+use crate::auth::jwt::{AuthError, Hs256Keys, JwtSettings, JwtVerifier};
+use crate::platform::config::{ConfigError, Env};
+use crate::platform::keys::{KeySet, Keys, SecretsManager, StartError};
+use crate::platform::secret::{Secret, SecretList};
+use crate::sign::policy::{PolicyError, SignRequest, UploadPolicy};
+use crate::sign::quota::{QuotaExceeded, SignQuota};
+use crate::sign::rate_limit::{RateLimit, RateLimiter};
+use crate::vod::signature::UploadSignatureParams;
+use crate::web::metrics::{Metric, Outcome};
+use crate::web::{ApiError, CallerSub, Cors};
 
 /// The signature route.
 pub const ROUTE: &str = "/v1/upload-signature";
@@ -152,7 +157,31 @@ pub fn routes(state: Arc<SignState>) -> Router {
 
 /// The whole `sign` application, as served in every mode.
 pub fn app(state: Arc<SignState>, cors: &Cors) -> Router {
-    crate::http::finish(routes(state), cors)
+    crate::web::finish(routes(state), cors, metric)
+}
+
+/// The metric of a request to a `sign` route: issued, refused for authentication, or refused
+/// otherwise; `None` for other routes.
+pub fn metric(outcome: &Outcome<'_>) -> Option<Metric> {
+    const AUTH_REASONS: [&str; 5] = [
+        "missing_token",
+        "invalid_token",
+        "token_expired",
+        "insufficient_scope",
+        "unavailable",
+    ];
+    if outcome.route != Some(ROUTE) {
+        return None;
+    }
+    let name = match outcome.reason {
+        _ if outcome.ok() => "SignaturesIssued",
+        Some(reason) if AUTH_REASONS.contains(&reason) => "AuthFailures",
+        _ => "SignRejected",
+    };
+    Some(Metric {
+        function: "sign",
+        name,
+    })
 }
 
 #[derive(Serialize)]
@@ -187,7 +216,7 @@ async fn upload_signature(State(state): State<Arc<SignState>>, request: Request)
         let request = if matches!(parts.method, Method::GET | Method::HEAD) {
             SignRequest::from_query(parts.uri.query().unwrap_or(""))?
         } else {
-            let bytes = crate::http::read_body(body, MAX_BODY_BYTES)
+            let bytes = crate::web::read_body(body, MAX_BODY_BYTES)
                 .await
                 .map_err(SignError::Http)?;
             SignRequest::from_json(&bytes)?
@@ -204,7 +233,7 @@ async fn upload_signature(State(state): State<Arc<SignState>>, request: Request)
     }
     .await;
     let mut response = match issued {
-        Ok(issued) => crate::http::ok(issued),
+        Ok(issued) => crate::web::ok(issued),
         Err(error) => error.into_response(),
     };
     response.extensions_mut().insert(CallerSub(caller.sub));
@@ -214,7 +243,7 @@ async fn upload_signature(State(state): State<Arc<SignState>>, request: Request)
 fn issue(
     keys: &SignKeys,
     sub: &str,
-    grant: crate::policy::Grant,
+    grant: crate::sign::policy::Grant,
     now: u64,
 ) -> Result<Issued, SignError> {
     let upload_id = UploadId::random();
@@ -358,7 +387,7 @@ impl IntoResponse for SignError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::signature::{MacCheck, inspect};
+    use crate::vod::signature::{MacCheck, inspect};
 
     fn keys() -> SignKeys {
         SignKeys::derive(&KeySet::from_env(&Env::from_pairs([
@@ -369,7 +398,7 @@ mod tests {
         .unwrap()
     }
 
-    fn grant(pairs: &[(&str, &str)]) -> crate::policy::Grant {
+    fn grant(pairs: &[(&str, &str)]) -> crate::sign::policy::Grant {
         UploadPolicy::from_env(&Env::from_pairs(pairs.iter().copied()))
             .unwrap()
             .decide(SignRequest::default())

@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::config::{ConfigError, Env};
+use crate::platform::config::{ConfigError, Env};
 
 /// Buckets kept before full (idle) ones are swept, bounding memory under many distinct callers.
 const SWEEP_AT: usize = 100_000;

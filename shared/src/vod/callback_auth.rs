@@ -29,14 +29,22 @@ use std::time::Duration;
 use md5::{Digest, Md5};
 use subtle::ConstantTimeEq;
 
-use crate::callback::Callback;
-use crate::config::{ConfigError, Env};
-use crate::key_sources::KeySet;
-use crate::secret::{Secret, SecretList};
+use crate::platform::secret::{Secret, SecretList};
+use crate::vod::callback::Callback;
 
-const DEFAULT_MAX_AHEAD: Duration = Duration::from_secs(20 * 60);
+/// How far in the future `T` may be by default: VOD sets it about ten minutes ahead.
+pub const DEFAULT_MAX_AHEAD: Duration = Duration::from_secs(20 * 60);
 
-/// The callback keys in force, derived from a [`KeySet`] (so they rotate with the secret).
+/// Why callback keys were refused. Never carries a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum CallbackKeysError {
+    #[error("each SignKey must be 1 to 32 letters or digits (VOD's rule for callback keys)")]
+    SignKey,
+    #[error("must be 16 to 128 characters of A-Z, a-z, 0-9, '-' or '_'")]
+    PathToken,
+}
+
+/// The callback keys in force (rebuilt whenever the keys rotate).
 #[derive(Debug, Clone)]
 pub struct CallbackKeys {
     sign_keys: Option<SecretList>,
@@ -44,23 +52,22 @@ pub struct CallbackKeys {
 }
 
 impl CallbackKeys {
-    /// Reads `VOD_CALLBACK_KEYS` (letters and digits, at most 32 characters each, as VOD
-    /// requires of a SignKey) and `VOD_CALLBACK_TOKEN` (16 to 128 of `A-Z a-z 0-9 - _`).
-    pub fn derive(keys: &KeySet) -> Result<Self, ConfigError> {
-        let sign_keys = keys.list("VOD_CALLBACK_KEYS")?;
+    /// The SignKeys (letters and digits, at most 32 characters each, as VOD requires of a
+    /// SignKey; the first signs, all are accepted) and the path token (16 to 128 of
+    /// `A-Z a-z 0-9 - _`).
+    pub fn new(
+        sign_keys: Option<SecretList>,
+        path_token: Option<Secret>,
+    ) -> Result<Self, CallbackKeysError> {
         if let Some(list) = &sign_keys {
             let valid = |key: &Secret| {
                 let key = key.expose();
                 key.len() <= 32 && key.bytes().all(|b| b.is_ascii_alphanumeric())
             };
             if !list.iter().all(valid) {
-                return Err(ConfigError::invalid(
-                    "VOD_CALLBACK_KEYS",
-                    "each SignKey must be 1 to 32 letters or digits (VOD's rule for callback keys)",
-                ));
+                return Err(CallbackKeysError::SignKey);
             }
         }
-        let path_token = keys.get("VOD_CALLBACK_TOKEN").cloned();
         if let Some(token) = &path_token {
             let token = token.expose();
             let valid = (16..=128).contains(&token.len())
@@ -68,10 +75,7 @@ impl CallbackKeys {
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
             if !valid {
-                return Err(ConfigError::invalid(
-                    "VOD_CALLBACK_TOKEN",
-                    "must be 16 to 128 characters of A-Z, a-z, 0-9, '-' or '_'",
-                ));
+                return Err(CallbackKeysError::PathToken);
             }
         }
         Ok(Self {
@@ -184,52 +188,12 @@ impl CallbackAuthError {
 }
 
 impl CallbackVerifier {
-    /// Reads `VOD_CALLBACK_AUTH` (unset or `none`) and `VOD_CALLBACK_MAX_AHEAD_SECONDS`
-    /// (60..=86400, default 1200), and checks that `keys` configure some authentication unless
-    /// `none` was chosen; `none` together with keys is refused as contradictory.
-    pub fn from_env(env: &Env, keys: &CallbackKeys) -> Result<Self, ConfigError> {
-        let mode = match env.non_empty("VOD_CALLBACK_AUTH") {
-            None => AuthMode::Keys,
-            Some(v) if v.eq_ignore_ascii_case("none") => AuthMode::None,
-            Some(v) => {
-                return Err(ConfigError::invalid(
-                    "VOD_CALLBACK_AUTH",
-                    format!(
-                        "the only accepted value is none (to run without callback authentication), got {v:?}"
-                    ),
-                ));
-            }
-        };
-        match (mode, keys.any()) {
-            (AuthMode::Keys, false) => {
-                return Err(ConfigError::missing(
-                    "VOD_CALLBACK_KEYS",
-                    "set VOD_CALLBACK_KEYS (VOD's SignKey) and/or VOD_CALLBACK_TOKEN, or VOD_CALLBACK_AUTH=none to accept unauthenticated callbacks",
-                ));
-            }
-            (AuthMode::None, true) => {
-                return Err(ConfigError::invalid(
-                    "VOD_CALLBACK_AUTH",
-                    "is none, but VOD_CALLBACK_KEYS or VOD_CALLBACK_TOKEN is set; unset one or the other",
-                ));
-            }
-            _ => {}
-        }
-        let max_ahead_secs: i64 = env.parse_or(
-            "VOD_CALLBACK_MAX_AHEAD_SECONDS",
-            DEFAULT_MAX_AHEAD.as_secs() as i64,
-            "a whole number of seconds",
-        )?;
-        if !(60..=86_400).contains(&max_ahead_secs) {
-            return Err(ConfigError::invalid(
-                "VOD_CALLBACK_MAX_AHEAD_SECONDS",
-                format!("must be between 60 and 86400, got {max_ahead_secs}"),
-            ));
-        }
-        Ok(Self {
+    /// A verifier in `mode` that accepts a `T` at most `max_ahead` in the future.
+    pub fn new(mode: AuthMode, max_ahead: Duration) -> Self {
+        Self {
             mode,
-            max_ahead_secs,
-        })
+            max_ahead_secs: i64::try_from(max_ahead.as_secs()).unwrap_or(i64::MAX),
+        }
     }
 
     /// The configured mode.
@@ -348,16 +312,21 @@ pub fn sign_for(key: &Secret, t: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::callback::parse;
+    use crate::vod::callback::parse;
 
     const NOW: i64 = 1_700_000_000;
 
     fn keys(pairs: &[(&str, &str)]) -> CallbackKeys {
-        CallbackKeys::derive(&KeySet::from_env(&Env::from_pairs(pairs.iter().copied()))).unwrap()
+        let get = |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
+        CallbackKeys::new(
+            get("VOD_CALLBACK_KEYS").map(|v| SecretList::parse(v).unwrap()),
+            get("VOD_CALLBACK_TOKEN").map(Secret::new),
+        )
+        .unwrap()
     }
 
-    fn verifier(keys: &CallbackKeys) -> CallbackVerifier {
-        CallbackVerifier::from_env(&Env::default(), keys).unwrap()
+    fn verifier() -> CallbackVerifier {
+        CallbackVerifier::new(AuthMode::Keys, DEFAULT_MAX_AHEAD)
     }
 
     fn body(sign: Option<&str>, t: Option<serde_json::Value>) -> Callback {
@@ -376,7 +345,7 @@ mod tests {
         callback: Callback,
         query: Option<&str>,
     ) -> Result<AuthMethod, CallbackAuthError> {
-        let v = verifier(keys);
+        let v = verifier();
         let route = v.check_route(keys, None)?;
         v.verify(keys, route, callback, query, NOW)
             .map(|auth| auth.method())
@@ -498,7 +467,7 @@ mod tests {
     #[test]
     fn path_token() {
         let k = keys(&[("VOD_CALLBACK_TOKEN", "a-long-random-path-token")]);
-        let v = verifier(&k);
+        let v = verifier();
         assert_eq!(
             v.check_route(&k, None).err(),
             Some(CallbackAuthError::NotFound)
@@ -513,9 +482,7 @@ mod tests {
         // Without a token configured, a token path does not exist.
         let sign_only = keys(&[("VOD_CALLBACK_KEYS", "K")]);
         assert_eq!(
-            verifier(&sign_only)
-                .check_route(&sign_only, Some("x"))
-                .err(),
+            verifier().check_route(&sign_only, Some("x")).err(),
             Some(CallbackAuthError::NotFound)
         );
     }
@@ -526,7 +493,7 @@ mod tests {
             ("VOD_CALLBACK_KEYS", "K1"),
             ("VOD_CALLBACK_TOKEN", "a-long-random-path-token"),
         ]);
-        let v = verifier(&k);
+        let v = verifier();
         let t = NOW + 60;
         let route = v.check_route(&k, Some("a-long-random-path-token")).unwrap();
         assert_eq!(
@@ -542,45 +509,22 @@ mod tests {
     }
 
     #[test]
-    fn configuration_rules() {
-        let none = keys(&[]);
-        let err = CallbackVerifier::from_env(&Env::default(), &none).unwrap_err();
-        assert_eq!(err.var, "VOD_CALLBACK_KEYS");
-        let explicit =
-            CallbackVerifier::from_env(&Env::from_pairs([("VOD_CALLBACK_AUTH", "none")]), &none)
-                .unwrap();
-        assert_eq!(explicit.mode(), AuthMode::None);
-        let with_keys = keys(&[("VOD_CALLBACK_KEYS", "K")]);
-        let err = CallbackVerifier::from_env(
-            &Env::from_pairs([("VOD_CALLBACK_AUTH", "none")]),
-            &with_keys,
-        )
-        .unwrap_err();
-        assert_eq!(err.var, "VOD_CALLBACK_AUTH");
-        let err = CallbackVerifier::from_env(
-            &Env::from_pairs([("VOD_CALLBACK_AUTH", "off")]),
-            &with_keys,
-        )
-        .unwrap_err();
-        assert_eq!(err.var, "VOD_CALLBACK_AUTH");
-        for (var, value) in [
-            ("VOD_CALLBACK_KEYS", "has space"),
-            ("VOD_CALLBACK_KEYS", &"k".repeat(33)),
-            ("VOD_CALLBACK_TOKEN", "short"),
-            ("VOD_CALLBACK_TOKEN", "has/slash/in/the/token"),
-        ] {
-            let err = CallbackKeys::derive(&KeySet::from_env(&Env::from_pairs([(var, value)])))
-                .unwrap_err();
-            assert_eq!(err.var, var);
+    fn key_formats() {
+        let list = |v: &str| Some(SecretList::parse(v).unwrap());
+        for bad in ["has space", &"k".repeat(33)] {
+            let err = CallbackKeys::new(list(bad), None).unwrap_err();
+            assert_eq!(err, CallbackKeysError::SignKey);
+        }
+        for bad in ["short", "has/slash/in/the/token"] {
+            let err = CallbackKeys::new(None, Some(Secret::new(bad))).unwrap_err();
+            assert_eq!(err, CallbackKeysError::PathToken);
         }
     }
 
     #[test]
     fn unauthenticated_mode_accepts_anything() {
         let none = keys(&[]);
-        let v =
-            CallbackVerifier::from_env(&Env::from_pairs([("VOD_CALLBACK_AUTH", "none")]), &none)
-                .unwrap();
+        let v = CallbackVerifier::new(AuthMode::None, DEFAULT_MAX_AHEAD);
         let route = v.check_route(&none, None).unwrap();
         let auth = v.verify(&none, route, body(None, None), None, NOW).unwrap();
         assert_eq!(auth.method(), AuthMethod::Unauthenticated);

@@ -3,7 +3,7 @@
 //! `ModifyEventConfig` (`vodgate vod-config`).
 //!
 //! Why not an SDK: there is no maintained Rust one, the four calls are one request shape, and
-//! the signature is [`crate::tc3`]. Every call is a `POST` of a JSON body to the endpoint
+//! the signature is [`crate::vod::tc3`]. Every call is a `POST` of a JSON body to the endpoint
 //! (`https://vod.tencentcloudapi.com`, or `VOD_API_ENDPOINT` for tests and special zones), signed
 //! over `content-type;host;x-tc-action` like the worked VOD examples of the research notes.
 //!
@@ -28,10 +28,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value};
 
-use crate::config::{ConfigError, Env};
-use crate::key_sources::KeySet;
-use crate::secret::Secret;
-use crate::tc3;
+use crate::platform::secret::Secret;
+use crate::vod::tc3;
 
 /// The public VOD API endpoint.
 pub const DEFAULT_ENDPOINT: &str = "https://vod.tencentcloudapi.com";
@@ -75,14 +73,6 @@ impl ApiCredentials {
             secret_id: secret_id.into(),
             secret_key,
         }
-    }
-
-    /// `VOD_SECRET_ID` and `VOD_SECRET_KEY` from the environment or the secret.
-    pub fn from_keys(keys: &KeySet) -> Result<Self, ConfigError> {
-        Ok(Self::new(
-            keys.require("VOD_SECRET_ID")?.expose(),
-            keys.require("VOD_SECRET_KEY")?.clone(),
-        ))
     }
 }
 
@@ -416,31 +406,11 @@ impl VodApi {
         })
     }
 
-    /// From `VOD_API_ENDPOINT` (default [`DEFAULT_ENDPOINT`]), `VOD_API_REGION` (optional:
-    /// VOD's API is region-less) and `VOD_SUB_APP_ID` (optional).
-    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        let raw = env
-            .non_empty("VOD_API_ENDPOINT")
-            .unwrap_or(DEFAULT_ENDPOINT);
-        let endpoint = Endpoint::parse(raw).map_err(|why| {
-            ConfigError::invalid("VOD_API_ENDPOINT", format!("{why}, got {raw:?}"))
-        })?;
-        let sub_app_id = env.parse_opt("VOD_SUB_APP_ID", "a non-negative integer")?;
-        let region = env.non_empty("VOD_API_REGION").map(str::to_owned);
-        if let Some(region) = &region
-            && !region
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        {
-            return Err(ConfigError::invalid(
-                "VOD_API_REGION",
-                format!("expected a region such as ap-guangzhou, got {region:?}"),
-            ));
-        }
-        let mut api = Self::new(endpoint, sub_app_id)
-            .map_err(|why| ConfigError::invalid("VOD_API_ENDPOINT", why))?;
-        api.region = region;
-        Ok(api)
+    /// Names the region of every call (`X-TC-Region`); VOD's API is region-less, so this is
+    /// rarely needed.
+    pub fn with_region(mut self, region: String) -> Self {
+        self.region = Some(region);
+        self
     }
 
     /// Replaces the retry policy.
@@ -856,7 +826,7 @@ mod tests {
 
     #[test]
     fn pull_events_shapes() {
-        let fixture = include_str!("../../tests/fixtures/callbacks/pull_events_response.json");
+        let fixture = include_str!("../../../tests/fixtures/callbacks/pull_events_response.json");
         let (body, request_id): (PullEventsBody, String) =
             decode("PullEvents", 200, fixture.as_bytes()).unwrap();
         assert_eq!(request_id, "335bdaa3-db0e-46ce-9946-51941d9cb0f5");
@@ -902,17 +872,6 @@ mod tests {
         ] {
             assert!(Endpoint::parse(bad).is_err(), "{bad}");
         }
-        let err = VodApi::from_env(&Env::from_pairs([(
-            "VOD_API_ENDPOINT",
-            "http://example.com",
-        )]))
-        .unwrap_err();
-        assert_eq!(err.var, "VOD_API_ENDPOINT");
-        let err = VodApi::from_env(&Env::from_pairs([("VOD_SUB_APP_ID", "x")])).unwrap_err();
-        assert_eq!(err.var, "VOD_SUB_APP_ID");
-        let err =
-            VodApi::from_env(&Env::from_pairs([("VOD_API_REGION", "Bad Region")])).unwrap_err();
-        assert_eq!(err.var, "VOD_API_REGION");
     }
 
     #[test]
@@ -941,12 +900,7 @@ mod tests {
     }
 
     #[test]
-    fn credentials_come_from_the_key_set() {
-        let keys = KeySet::from_env(&Env::from_pairs([("VOD_SECRET_ID", "AKID1")]));
-        assert_eq!(
-            ApiCredentials::from_keys(&keys).unwrap_err().var,
-            "VOD_SECRET_KEY"
-        );
+    fn credentials_never_print() {
         let credentials = ApiCredentials::new("AKID1", Secret::new("k"));
         assert_eq!(format!("{credentials:?}"), "ApiCredentials([REDACTED])");
     }

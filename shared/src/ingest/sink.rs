@@ -22,7 +22,7 @@
 //! makes VOD retry.
 //!
 //! What a record holds (the envelope JSON and the attributes sinks index by) is decided by the
-//! caller; the envelope contract lives in `crate::envelope`, and nothing here depends on it.
+//! caller; the envelope contract lives in `crate::ingest::envelope`, and nothing here depends on it.
 
 mod dynamodb;
 mod sqlite;
@@ -34,7 +34,7 @@ use flate2::Compression;
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
 
-use crate::config::{ConfigError, Env};
+use crate::platform::config::{ConfigError, Env};
 
 pub use dynamodb::DynamoDbSink;
 pub use sqlite::{SqliteSink, StoredEvent};
@@ -104,7 +104,7 @@ impl Sink {
     /// From `EVENT_SINK` = `sqs:<queue url>` | `dynamodb:<table name>` | `sqlite:<path>` and
     /// `EVENT_RETENTION_DAYS` (default 30; 1..=3650; DynamoDB's TTL).
     ///
-    /// Builds AWS clients only for the AWS kinds, with [`crate::aws::sdk_config`], and makes no
+    /// Builds AWS clients only for the AWS kinds, with [`crate::platform::aws::sdk_config`], and makes no
     /// network call, so a cold start stays fast and AWS problems surface on the first store. A
     /// SQLite file is opened (and created) here, so a bad path fails start-up.
     pub async fn from_env(env: &Env) -> Result<Self, ConfigError> {
@@ -113,7 +113,7 @@ impl Sink {
                 .map(Self::Sqlite)
                 .map_err(|e| ConfigError::invalid(SINK_VAR, format!("cannot open {path:?}: {e}"))),
             SinkSpec::Sqs(queue_url) => {
-                let sdk = crate::aws::sdk_config().await;
+                let sdk = crate::platform::aws::sdk_config().await;
                 Ok(Self::Sqs(SqsSink::new(
                     aws_sdk_sqs::Client::new(&sdk),
                     queue_url.to_owned(),
@@ -123,7 +123,7 @@ impl Sink {
                 table,
                 retention_days,
             } => {
-                let sdk = crate::aws::sdk_config().await;
+                let sdk = crate::platform::aws::sdk_config().await;
                 Ok(Self::DynamoDb(DynamoDbSink::new(
                     aws_sdk_dynamodb::Client::new(&sdk),
                     table.to_owned(),

@@ -50,8 +50,6 @@
 //! token, a header value or key material, and [`AuthError::reason`] folds the variants into the
 //! five codes clients see.
 
-mod jwks;
-
 use std::fmt;
 use std::time::Duration;
 
@@ -62,8 +60,8 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::secret::SecretList;
-use jwks::{JwksCache, Lookup};
+use super::jwks::{JwksCache, Lookup};
+use crate::platform::secret::SecretList;
 
 /// Longest accepted token, in bytes. Checked before the token is decoded.
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
@@ -75,7 +73,7 @@ pub const MAX_LEEWAY_SECS: u64 = 60;
 pub const DEFAULT_REFETCH_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Longest accepted `kid`, in bytes, in tokens and in JWKS entries.
-const MAX_KID_BYTES: usize = 256;
+pub(super) const MAX_KID_BYTES: usize = 256;
 
 /// Longest accepted `sub`, in bytes.
 const MAX_SUB_BYTES: usize = 128;
@@ -841,7 +839,7 @@ mod tests {
         fn well_shaped_tokens_yield_their_algorithm(
             alg in prop::sample::select(vec!["HS256", "RS256", "ES256", "EdDSA", "none", "HS384"]),
             kid in proptest::option::of("[ -~]{0,20}"),
-            payload in crate::callback::tests::json_value(),
+            payload in crate::vod::callback::tests::json_value(),
         ) {
             let mut header = serde_json::json!({"alg": alg});
             if let Some(kid) = &kid {

@@ -37,7 +37,7 @@ use sha2::{Digest, Sha256};
 use time::format_description::well_known::Rfc3339;
 use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
 
-use crate::callback::{Callback, DELIVERY_KEYS, Format};
+use crate::vod::callback::{Callback, DELIVERY_KEYS, Format};
 
 /// Who uploaded the file an event is about, as attributed by the service.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -226,12 +226,12 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
-    use crate::callback::tests::{
+    use crate::vod::callback::tests::{
         FIXTURES, callback_body, fixture_callbacks, json_value, parse_value, parsed, pulled_events,
     };
-    use crate::callback::{self, Callback};
+    use crate::vod::callback::{self, Callback};
 
-    const SCHEMA: &str = include_str!("../../schemas/envelope.schema.json");
+    const SCHEMA: &str = include_str!("../../../schemas/envelope.schema.json");
 
     fn fixture(name: &str) -> &'static str {
         FIXTURES

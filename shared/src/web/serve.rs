@@ -28,7 +28,7 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::time::{Instant, Sleep};
 
-use crate::config::{self, ConfigError, Env};
+use crate::platform::config::{self, ConfigError, Env};
 
 /// Any error, for binaries' top level.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -147,7 +147,7 @@ pub async fn serve_http(
 }
 
 /// A request body that must arrive whole before its deadline; after it, reading fails with
-/// [`crate::http::BodyTimeout`], which `read_body` answers 408.
+/// [`crate::web::BodyTimeout`], which `read_body` answers 408.
 struct DeadlineBody {
     inner: Incoming,
     deadline: Pin<Box<Sleep>>,
@@ -174,7 +174,7 @@ impl Body for DeadlineBody {
             return Poll::Ready(frame.map(|f| f.map_err(Into::into)));
         }
         if self.deadline.as_mut().poll(cx).is_ready() {
-            return Poll::Ready(Some(Err(Box::new(crate::http::BodyTimeout))));
+            return Poll::Ready(Some(Err(Box::new(crate::web::BodyTimeout))));
         }
         Poll::Pending
     }

@@ -16,8 +16,8 @@
 use std::collections::BTreeSet;
 
 use crate::attribution::Meta;
-use crate::config::{ConfigError, Env};
-use crate::signature::{MAX_VALIDITY_SECS, TaskNotifyMode};
+use crate::platform::config::{ConfigError, Env};
+use crate::vod::signature::{MAX_VALIDITY_SECS, TaskNotifyMode};
 
 /// Default signature validity: 2 hours.
 pub const DEFAULT_VALIDITY_SECS: u64 = 7_200;

@@ -18,8 +18,8 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use crate::config::{ConfigError, Env};
-use crate::secret::{Secret, SecretList};
+use crate::platform::config::{ConfigError, Env};
+use crate::platform::secret::{Secret, SecretList};
 
 /// Every variable a secret may hold. Any subset may be present; secret values win over env.
 pub const SECRET_NAMES: [&str; 6] = [
@@ -150,7 +150,7 @@ impl SecretsManager {
                 format!("must be between 1 and 86400, got {ttl_secs}"),
             ));
         }
-        let sdk = crate::aws::sdk_config().await;
+        let sdk = crate::platform::aws::sdk_config().await;
         Ok(Some(Self::new(
             aws_sdk_secretsmanager::Client::new(&sdk),
             arn.to_owned(),

@@ -25,7 +25,7 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use crate::secret::Secret;
+use crate::platform::secret::Secret;
 
 /// The algorithm name, first in `StringToSign` and in `Authorization`.
 pub const ALGORITHM: &str = "TC3-HMAC-SHA256";

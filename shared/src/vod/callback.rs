@@ -25,14 +25,14 @@
 //! stop at 128 on its own; the lower bound is far above anything VOD sends (under 10 levels) and
 //! keeps every later recursive walk (typed views, the envelope id) shallow.
 
-mod events;
+mod payload;
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-pub use events::{
+pub use payload::{
     AudioStream, FileDeleteEvent, FileUploadEvent, MediaBasicInfo, MediaProcessTaskResult,
     MetaData, ProcedureStateChangeEvent, PullCompleteEvent, SourceInfo, TranscodeOutput,
     TranscodeTask, VideoStream,
@@ -517,25 +517,26 @@ pub(crate) mod tests {
     use super::*;
 
     const NEW_FILE_UPLOAD: &str =
-        include_str!("../../tests/fixtures/callbacks/new_file_upload.json");
+        include_str!("../../../tests/fixtures/callbacks/new_file_upload.json");
     const PROCEDURE_FINISH: &str =
-        include_str!("../../tests/fixtures/callbacks/procedure_finish.json");
+        include_str!("../../../tests/fixtures/callbacks/procedure_finish.json");
     const PROCEDURE_CHANGE_PROCESSING: &str =
-        include_str!("../../tests/fixtures/callbacks/procedure_change_processing.json");
+        include_str!("../../../tests/fixtures/callbacks/procedure_change_processing.json");
     const PROCEDURE_CHANGE_FINISH: &str =
-        include_str!("../../tests/fixtures/callbacks/procedure_change_finish.json");
-    const FILE_DELETED: &str = include_str!("../../tests/fixtures/callbacks/file_deleted.json");
-    const PULL_COMPLETE: &str = include_str!("../../tests/fixtures/callbacks/pull_complete.json");
+        include_str!("../../../tests/fixtures/callbacks/procedure_change_finish.json");
+    const FILE_DELETED: &str = include_str!("../../../tests/fixtures/callbacks/file_deleted.json");
+    const PULL_COMPLETE: &str =
+        include_str!("../../../tests/fixtures/callbacks/pull_complete.json");
     const PULL_EVENTS_RESPONSE: &str =
-        include_str!("../../tests/fixtures/callbacks/pull_events_response.json");
+        include_str!("../../../tests/fixtures/callbacks/pull_events_response.json");
     const UNKNOWN_FUTURE_TYPE: &str =
-        include_str!("../../tests/fixtures/callbacks/unknown_future_type.json");
+        include_str!("../../../tests/fixtures/callbacks/unknown_future_type.json");
     const LEGACY_V2_NEW_FILE_UPLOAD: &str =
-        include_str!("../../tests/fixtures/callbacks/legacy_v2_new_file_upload.json");
+        include_str!("../../../tests/fixtures/callbacks/legacy_v2_new_file_upload.json");
     const REVIEW_AUDIO_VIDEO: &str =
-        include_str!("../../tests/fixtures/callbacks/review_audio_video.json");
+        include_str!("../../../tests/fixtures/callbacks/review_audio_video.json");
     const EDIT_MEDIA_COMPLETE: &str =
-        include_str!("../../tests/fixtures/callbacks/edit_media_complete.json");
+        include_str!("../../../tests/fixtures/callbacks/edit_media_complete.json");
 
     /// Every fixture, by file name.
     pub(crate) const FIXTURES: [(&str, &str); 11] = [

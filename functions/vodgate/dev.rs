@@ -17,8 +17,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 
-use crate::config::Env;
-use crate::secret::Secret;
+use vodgate::platform::config::Env;
+use vodgate::platform::secret::Secret;
 
 /// Where the dev keys live, relative to the working directory.
 pub const DEV_DIR: &str = ".vodgate";
@@ -74,11 +74,6 @@ impl DevKeys {
         env.set_default("EVENT_SINK", format!("sqlite:{DEV_DIR}/events.sqlite"));
     }
 
-    /// The dev HS256 secret (what `vodgate token` signs with when none is configured).
-    pub fn jwt_secret(&self) -> Secret {
-        Secret::new(self.jwt_secret.as_str())
-    }
-
     /// The dev callback SignKey.
     pub fn callback_key(&self) -> Secret {
         Secret::new(self.callback_key.as_str())
@@ -109,7 +104,7 @@ pub fn sample_upload_callback(
             },
             "MetaData": { "Size": 7_700_180, "Duration": 60, "Width": 640, "Height": 480 }
         },
-        "Sign": crate::callback_auth::sign_for(callback_key, t),
+        "Sign": vodgate::vod::callback_auth::sign_for(callback_key, t),
         "T": t
     })
 }

@@ -28,7 +28,7 @@ use jsonwebtoken::{Algorithm, DecodingKey};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{DEFAULT_REFETCH_INTERVAL, JwtSettingsError, MAX_KID_BYTES};
+use super::jwt::{DEFAULT_REFETCH_INTERVAL, JwtSettingsError, MAX_KID_BYTES};
 
 /// Largest JWKS response accepted, in bytes.
 pub(super) const MAX_JWKS_BYTES: usize = 256 * 1024;

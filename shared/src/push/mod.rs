@@ -9,7 +9,7 @@
 //! stored once. Every failure is an [`EventsError`], turned into the JSON envelope in one place.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Path, Request, State};
@@ -18,20 +18,20 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use time::OffsetDateTime;
 
-use crate::attribution;
-use crate::callback::{self, Callback, CallbackError, MAX_CALLBACK_BYTES};
-use crate::callback_auth::{AuthMode, CallbackAuthError, CallbackKeys, CallbackVerifier};
-use crate::config::{ConfigError, Env};
-use crate::envelope::{Envelope, Uploader};
-use crate::http::{ApiError, Cors, SinkLatency, StoredEvent};
-use crate::key_sources::{KeySet, Keys, SecretsManager, StartError};
-use crate::secret::SecretList;
-use crate::sink::{Record, Sink, SinkError, Stored};
+mod config;
+
+use crate::ingest::sink::{Sink, SinkError, Stored};
+use crate::ingest::{SinkLatency, StoredEvent, envelope_for, store_envelope, store_timeout};
+use crate::platform::config::{ConfigError, Env};
+use crate::platform::keys::{KeySet, Keys, SecretsManager, StartError};
+use crate::platform::secret::SecretList;
+use crate::vod::callback::{self, CallbackError, MAX_CALLBACK_BYTES};
+use crate::vod::callback_auth::{AuthMode, CallbackAuthError, CallbackKeys, CallbackVerifier};
+use crate::web::metrics::{Metric, Outcome};
+use crate::web::{ApiError, Cors};
 
 /// The callback route (and `ROUTE/{token}` when a path token is configured).
 pub const ROUTE: &str = "/v1/vod/events";
-
-const DEFAULT_STORE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The keys `events` uses, derived once per secret fetch.
 pub struct EventsKeys {
@@ -42,7 +42,7 @@ pub struct EventsKeys {
 impl EventsKeys {
     fn derive(keys: &KeySet) -> Result<Self, ConfigError> {
         Ok(Self {
-            callback: CallbackKeys::derive(keys)?,
+            callback: config::callback_keys(keys)?,
             context: keys.list("VODGATE_CONTEXT_KEY")?,
         })
     }
@@ -62,7 +62,7 @@ impl EventsState {
         let source = SecretsManager::from_env(env).await?;
         let keys = Keys::load(env, source, EventsKeys::derive).await?;
         let current = keys.current().await;
-        let verifier = CallbackVerifier::from_env(env, &current.callback)?;
+        let verifier = config::verifier(env, &current.callback)?;
         if verifier.mode() == AuthMode::None {
             tracing::warn!(
                 "VOD_CALLBACK_AUTH=none: callbacks are NOT authenticated; anyone who can reach this URL can store events"
@@ -101,7 +101,24 @@ pub fn routes(state: Arc<EventsState>) -> Router {
 
 /// The whole `events` application, as served in every mode.
 pub fn app(state: Arc<EventsState>, cors: &Cors) -> Router {
-    crate::http::finish(routes(state), cors)
+    crate::web::finish(routes(state), cors, metric)
+}
+
+/// The metric of a request to an `events` route: stored, a duplicate, or rejected (with its
+/// reason); `None` for other routes.
+pub fn metric(outcome: &Outcome<'_>) -> Option<Metric> {
+    if !outcome.route?.starts_with(ROUTE) {
+        return None;
+    }
+    let name = match (outcome.ok(), outcome.duplicate) {
+        (true, Some(true)) => "EventDuplicates",
+        (true, _) => "EventsStored",
+        (false, _) => "EventsRejected",
+    };
+    Some(Metric {
+        function: "events",
+        name,
+    })
 }
 
 async fn receive_bare(State(state): State<Arc<EventsState>>, request: Request) -> Response {
@@ -119,7 +136,7 @@ async fn receive_with_token(
 async fn receive(state: &EventsState, token: Option<String>, request: Request) -> Response {
     match ingest(state, token.as_deref(), request).await {
         Ok((stored, latency)) => {
-            let mut response = crate::http::ok_empty();
+            let mut response = crate::web::ok_empty();
             response.extensions_mut().insert(stored);
             response.extensions_mut().insert(latency);
             response
@@ -136,7 +153,7 @@ async fn ingest(
     let keys = state.keys.current().await;
     let route = state.verifier.check_route(&keys.callback, token)?;
     let (parts, body) = request.into_parts();
-    let bytes = crate::http::read_body(body, MAX_CALLBACK_BYTES)
+    let bytes = crate::web::read_body(body, MAX_CALLBACK_BYTES)
         .await
         .map_err(EventsError::Http)?;
     let callback = callback::parse(&bytes)?;
@@ -161,78 +178,6 @@ async fn ingest(
         )),
         Err(error) => Err(EventsError::Sink(error, latency)),
     }
-}
-
-/// `EVENT_STORE_TIMEOUT_SECONDS`: the longest wait for one sink write (1–60 s, default 10).
-pub fn store_timeout(env: &Env) -> Result<Duration, ConfigError> {
-    let timeout_secs: u64 = env.parse_or(
-        "EVENT_STORE_TIMEOUT_SECONDS",
-        DEFAULT_STORE_TIMEOUT.as_secs(),
-        "a whole number of seconds",
-    )?;
-    if !(1..=60).contains(&timeout_secs) {
-        return Err(ConfigError::invalid(
-            "EVENT_STORE_TIMEOUT_SECONDS",
-            format!("must be between 1 and 60, got {timeout_secs}"),
-        ));
-    }
-    Ok(Duration::from_secs(timeout_secs))
-}
-
-/// The envelope of an authenticated callback, attributed with the context keys in force. Both
-/// delivery modes (a PUSH request here, a PULL batch in `crate::pull`) build it with this one
-/// function, so an event delivered both ways gets the same envelope, id and uploader.
-pub fn envelope_for(
-    context_keys: Option<&SecretList>,
-    callback: &Callback,
-    received_at: OffsetDateTime,
-) -> Envelope {
-    Envelope::build(callback, attribute(context_keys, callback), received_at)
-}
-
-/// Writes `envelope` to `sink`, waiting at most `timeout` (a write still running then counts as
-/// failed: the event is redelivered and its retry finds it). Returns how long the sink took.
-pub async fn store_envelope(
-    sink: &Sink,
-    envelope: &Envelope,
-    timeout: Duration,
-) -> (Result<Stored, SinkError>, Duration) {
-    let json = envelope.to_json();
-    let received_at_text = crate::envelope::rfc3339(envelope.received_at);
-    let record = Record {
-        id: &envelope.id,
-        event_type: &envelope.event_type,
-        file_id: envelope.file_id.as_deref(),
-        uploader_sub: envelope.uploader.as_ref().map(|u| u.sub.as_str()),
-        received_at: &received_at_text,
-        received_at_unix: envelope.received_at.unix_timestamp(),
-        envelope_json: &json,
-    };
-    let started = Instant::now();
-    let stored = tokio::time::timeout(timeout, sink.store(&record)).await;
-    let latency = started.elapsed();
-    let result = stored.unwrap_or_else(|_| {
-        Err(SinkError::Unavailable(format!(
-            "no answer within {} ms",
-            timeout.as_millis()
-        )))
-    });
-    (result, latency)
-}
-
-/// The uploader named by the first context token whose MAC holds; `None` for missing, foreign
-/// or forged tokens (the event is still stored, never trusted).
-fn attribute(keys: Option<&SecretList>, callback: &Callback) -> Option<Uploader> {
-    let keys = keys?;
-    callback
-        .contexts()
-        .into_iter()
-        .find_map(|token| attribution::open(keys, token))
-        .map(|who| Uploader {
-            sub: who.sub,
-            upload_id: who.upload_id.as_str().to_owned(),
-            meta: who.meta.map(|m| m.as_str().to_owned()),
-        })
 }
 
 /// Everything that can go wrong receiving a callback.

@@ -1,0 +1,103 @@
+//! The one store path of an event, shared by both delivery modes.
+//!
+//! A pushed callback (`crate::push`) and a pulled batch (`crate::pull`) both turn an
+//! authenticated callback into an envelope with [`envelope_for`] and write it with
+//! [`store_envelope`], so an event delivered both ways gets the same envelope, id and uploader,
+//! and is stored once.
+
+use std::time::{Duration, Instant};
+
+use time::OffsetDateTime;
+
+use super::envelope::{Envelope, Uploader};
+use super::sink::{Record, Sink, SinkError, Stored};
+use crate::attribution;
+use crate::platform::config::{ConfigError, Env};
+use crate::platform::secret::SecretList;
+use crate::vod::callback::Callback;
+
+const DEFAULT_STORE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The event a request stored, left in response extensions for the request log line.
+#[derive(Debug, Clone)]
+pub struct StoredEvent {
+    pub id: String,
+    /// The sink already had it (a redelivery).
+    pub duplicate: bool,
+}
+
+/// How long the sink took (success or failure), left in response extensions for metrics.
+#[derive(Debug, Clone, Copy)]
+pub struct SinkLatency(pub Duration);
+
+/// `EVENT_STORE_TIMEOUT_SECONDS`: the longest wait for one sink write (1–60 s, default 10).
+pub fn store_timeout(env: &Env) -> Result<Duration, ConfigError> {
+    let timeout_secs: u64 = env.parse_or(
+        "EVENT_STORE_TIMEOUT_SECONDS",
+        DEFAULT_STORE_TIMEOUT.as_secs(),
+        "a whole number of seconds",
+    )?;
+    if !(1..=60).contains(&timeout_secs) {
+        return Err(ConfigError::invalid(
+            "EVENT_STORE_TIMEOUT_SECONDS",
+            format!("must be between 1 and 60, got {timeout_secs}"),
+        ));
+    }
+    Ok(Duration::from_secs(timeout_secs))
+}
+
+/// The envelope of an authenticated callback, attributed with the context keys in force. Both
+/// delivery modes (a PUSH request here, a PULL batch in `crate::pull`) build it with this one
+/// function, so an event delivered both ways gets the same envelope, id and uploader.
+pub fn envelope_for(
+    context_keys: Option<&SecretList>,
+    callback: &Callback,
+    received_at: OffsetDateTime,
+) -> Envelope {
+    Envelope::build(callback, attribute(context_keys, callback), received_at)
+}
+
+/// Writes `envelope` to `sink`, waiting at most `timeout` (a write still running then counts as
+/// failed: the event is redelivered and its retry finds it). Returns how long the sink took.
+pub async fn store_envelope(
+    sink: &Sink,
+    envelope: &Envelope,
+    timeout: Duration,
+) -> (Result<Stored, SinkError>, Duration) {
+    let json = envelope.to_json();
+    let received_at_text = crate::ingest::envelope::rfc3339(envelope.received_at);
+    let record = Record {
+        id: &envelope.id,
+        event_type: &envelope.event_type,
+        file_id: envelope.file_id.as_deref(),
+        uploader_sub: envelope.uploader.as_ref().map(|u| u.sub.as_str()),
+        received_at: &received_at_text,
+        received_at_unix: envelope.received_at.unix_timestamp(),
+        envelope_json: &json,
+    };
+    let started = Instant::now();
+    let stored = tokio::time::timeout(timeout, sink.store(&record)).await;
+    let latency = started.elapsed();
+    let result = stored.unwrap_or_else(|_| {
+        Err(SinkError::Unavailable(format!(
+            "no answer within {} ms",
+            timeout.as_millis()
+        )))
+    });
+    (result, latency)
+}
+
+/// The uploader named by the first context token whose MAC holds; `None` for missing, foreign
+/// or forged tokens (the event is still stored, never trusted).
+fn attribute(keys: Option<&SecretList>, callback: &Callback) -> Option<Uploader> {
+    let keys = keys?;
+    callback
+        .contexts()
+        .into_iter()
+        .find_map(|token| attribution::open(keys, token))
+        .map(|who| Uploader {
+            sub: who.sub,
+            upload_id: who.upload_id.as_str().to_owned(),
+            meta: who.meta.map(|m| m.as_str().to_owned()),
+        })
+}

@@ -1,0 +1,59 @@
+//! Which browser origins may call the API.
+
+use axum::http::{HeaderValue, Method, header};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use super::REQUEST_ID_HEADER;
+use crate::platform::config::{ConfigError, Env};
+
+/// Which browser origins may call the API (`CORS_ALLOWED_ORIGINS`: comma-separated origins, or `*`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Cors {
+    /// No CORS headers: server-to-server and mobile clients only.
+    #[default]
+    Off,
+    Any,
+    Origins(Vec<HeaderValue>),
+}
+
+impl Cors {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let origins = env.list("CORS_ALLOWED_ORIGINS");
+        if origins.is_empty() {
+            return Ok(Self::Off);
+        }
+        if origins.iter().any(|o| o == "*") {
+            return Ok(Self::Any);
+        }
+        origins
+            .iter()
+            .map(|origin| {
+                let valid = (origin.starts_with("https://") || origin.starts_with("http://"))
+                    && !origin.ends_with('/');
+                HeaderValue::from_str(origin).ok().filter(|_| valid).ok_or_else(|| {
+                    ConfigError::invalid(
+                        "CORS_ALLOWED_ORIGINS",
+                        format!("expected origins like https://app.example.com (no path, no trailing slash) or *, got {origin:?}"),
+                    )
+                })
+            })
+            .collect::<Result<_, _>>()
+            .map(Self::Origins)
+    }
+
+    pub(super) fn layer(&self) -> Option<CorsLayer> {
+        let origin = match self {
+            Self::Off => return None,
+            Self::Any => AllowOrigin::any(),
+            Self::Origins(list) => AllowOrigin::list(list.iter().cloned()),
+        };
+        Some(
+            CorsLayer::new()
+                .allow_origin(origin)
+                .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+                .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+                .expose_headers([REQUEST_ID_HEADER])
+                .max_age(std::time::Duration::from_secs(600)),
+        )
+    }
+}
