@@ -846,7 +846,13 @@ async fn the_routers_answer_as_documented_and_every_documented_answer_happens() 
         .collect();
     let harness = Harness {
         spec,
-        http: reqwest::Client::new(),
+        // No connection reuse: some examples are answered without the server reading their body
+        // (a 401 before a 64 KiB upload), after which the server closes the connection, and a
+        // client that picks that connection for the next example races the close.
+        http: reqwest::Client::builder()
+            .pool_max_idle_per_host(0)
+            .build()
+            .unwrap(),
         bases,
         covered: Mutex::new(BTreeSet::new()),
         _servers: servers.into_iter().map(|(_, s)| s).collect(),
