@@ -1,4 +1,9 @@
 //! Reading a request body within a size limit and a deadline.
+//!
+//! Handlers take the raw body and read it here, rather than through axum's `Bytes` extractor or
+//! a body-limit layer, so that every refusal (too large, too slow, a broken stream) is answered in
+//! the JSON envelope with a stable reason, and so that a too-large body is partly drained before
+//! the answer instead of reset under it.
 
 use axum::http::StatusCode;
 
@@ -15,11 +20,14 @@ const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(2);
 /// [`crate::web::serve::ServerLimits`]).
 #[derive(Debug, thiserror::Error)]
 #[error("the request body did not arrive before its deadline")]
-pub struct BodyTimeout;
+pub(crate) struct BodyTimeout;
 
 /// Reads a request body up to `limit` bytes: 413 beyond it, 408 if it arrives too slowly (plain
 /// HTTP only), 400 if the stream fails.
-pub async fn read_body(mut body: axum::body::Body, limit: usize) -> Result<bytes::Bytes, ApiError> {
+pub(crate) async fn read_body(
+    mut body: axum::body::Body,
+    limit: usize,
+) -> Result<bytes::Bytes, ApiError> {
     use http_body_util::BodyExt as _;
     let mut collected = bytes::BytesMut::new();
     while let Some(frame) = body.frame().await {

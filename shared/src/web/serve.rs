@@ -28,6 +28,7 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::time::{Instant, Sleep};
 
+use super::BodyTimeout;
 use crate::platform::config::{self, ConfigError, Env};
 
 /// Any error, for binaries' top level.
@@ -51,7 +52,7 @@ pub struct ServerLimits {
     /// (`REQUEST_TIMEOUT_SECONDS`, 1..=60, default 10). A keep-alive connection with no new
     /// request for this long is closed too. A late head closes the connection; a late body is
     /// answered 408 `request_timeout`.
-    pub request_timeout: Duration,
+    pub(crate) request_timeout: Duration,
 }
 
 impl Default for ServerLimits {
@@ -64,7 +65,7 @@ impl Default for ServerLimits {
 
 impl ServerLimits {
     /// From `REQUEST_TIMEOUT_SECONDS`.
-    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+    pub(crate) fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let secs: u64 = env.parse_or(
             "REQUEST_TIMEOUT_SECONDS",
             DEFAULT_REQUEST_TIMEOUT.as_secs(),
@@ -147,7 +148,7 @@ pub async fn serve_http(
 }
 
 /// A request body that must arrive whole before its deadline; after it, reading fails with
-/// [`crate::web::BodyTimeout`], which `read_body` answers 408.
+/// [`BodyTimeout`], which `read_body` answers 408.
 struct DeadlineBody {
     inner: Incoming,
     deadline: Pin<Box<Sleep>>,
@@ -174,7 +175,7 @@ impl Body for DeadlineBody {
             return Poll::Ready(frame.map(|f| f.map_err(Into::into)));
         }
         if self.deadline.as_mut().poll(cx).is_ready() {
-            return Poll::Ready(Some(Err(Box::new(crate::web::BodyTimeout))));
+            return Poll::Ready(Some(Err(Box::new(BodyTimeout))));
         }
         Poll::Pending
     }
