@@ -148,14 +148,14 @@ pub async fn serve_http(
 }
 
 /// A request body that must arrive whole before its deadline; after it, reading fails with
-/// [`BodyTimeout`], which `read_body` answers 408.
-struct DeadlineBody {
-    inner: Incoming,
+/// [`BodyTimeout`], which `read_body` answers 408. The deadline is on tokio's clock.
+struct DeadlineBody<B> {
+    inner: B,
     deadline: Pin<Box<Sleep>>,
 }
 
-impl DeadlineBody {
-    fn new(inner: Incoming, timeout: Duration) -> Self {
+impl<B> DeadlineBody<B> {
+    fn new(inner: B, timeout: Duration) -> Self {
         Self {
             inner,
             deadline: Box::pin(tokio::time::sleep_until(Instant::now() + timeout)),
@@ -163,7 +163,11 @@ impl DeadlineBody {
     }
 }
 
-impl Body for DeadlineBody {
+impl<B> Body for DeadlineBody<B>
+where
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: Into<BoxError>,
+{
     type Data = Bytes;
     type Error = BoxError;
 
@@ -223,5 +227,42 @@ where
             tracing::error!("{error}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::StatusCode;
+    use tokio::time::Instant;
+
+    use super::*;
+    use crate::web::body::testing::Trickle;
+    use crate::web::read_body;
+
+    const TIMEOUT: Duration = Duration::from_secs(10);
+
+    #[tokio::test(start_paused = true)]
+    async fn a_body_that_stops_arriving_is_answered_408_at_its_deadline() {
+        let started = Instant::now();
+        let stalled = DeadlineBody::new(Trickle::new(1, 10, true), TIMEOUT);
+        let error = read_body(axum::body::Body::new(stalled), 1000)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (error.status, error.reason),
+            (StatusCode::REQUEST_TIMEOUT, "request_timeout")
+        );
+        let waited = started.elapsed();
+        assert!(
+            (TIMEOUT..TIMEOUT + Duration::from_millis(2)).contains(&waited),
+            "{waited:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_body_that_arrives_in_time_is_read_whole() {
+        let body = DeadlineBody::new(Trickle::new(4, 10, false), TIMEOUT);
+        let bytes = read_body(axum::body::Body::new(body), 1000).await.unwrap();
+        assert_eq!(bytes.len(), 40);
     }
 }
