@@ -6,7 +6,7 @@
 mod common;
 
 use common::lambda_runtime::RuntimeApi;
-use common::{Spawned, upload_token};
+use common::{Spawned, eventually, upload_token};
 use serde_json::Value;
 use tower::ServiceExt as _;
 use vodgate::platform::config::Env;
@@ -125,13 +125,21 @@ async fn binary_runs_under_the_lambda_runtime_api() {
     let response = runtime.invoke(event).await.unwrap();
     assert_eq!(response["statusCode"], 401);
 
-    // Lambda's log format controls are honoured: JSON lines on stdout, still no token.
-    std::thread::sleep(std::time::Duration::from_millis(100));
-    let stdout = server.stdout();
+    // Lambda's log format controls are honoured: JSON lines on stdout, still no token. Both
+    // requests' lines were written before their responses; wait until the pipe carried them.
+    let stdout = eventually("both requests' log lines", || {
+        let stdout = server.stdout();
+        if stdout.contains("apigw-sign-post") && stdout.contains("apigw-sign-none") {
+            Ok(stdout)
+        } else {
+            Err(stdout)
+        }
+    })
+    .await;
     let request_line = stdout
         .lines()
         .find(|l| l.contains("apigw-sign-post"))
-        .unwrap_or_else(|| panic!("request log line:\n{stdout}"));
+        .unwrap();
     let line: Value = serde_json::from_str(request_line).expect("JSON log line");
     assert_eq!(line["fields"]["status"], 200);
     assert!(!stdout.contains(&token) && !stdout.contains(VOD_KEY));

@@ -5,7 +5,7 @@
 mod common;
 
 use common::lambda_runtime::RuntimeApi;
-use common::{Spawned, hs256, now, upload_callback, upload_token};
+use common::{Spawned, eventually, hs256, now, upload_callback, upload_token};
 use serde_json::{Value, json};
 use vodgate::platform::secret::Secret;
 use vodgate::vod::callback_auth::sign_for;
@@ -161,15 +161,22 @@ async fn http_mode_at_trace_level_logs_every_request_and_nothing_secret() {
             .unwrap()
             .to_owned(),
     );
-    std::thread::sleep(std::time::Duration::from_millis(200));
-
-    let output = format!(
-        "{}{}{}{}",
-        sign.logs(),
-        sign.stdout(),
-        events.logs(),
-        events.stdout()
-    );
+    // Each response went out after its log line was written; wait until the pipes carried them.
+    let output = eventually("a log line for every request", || {
+        let output = format!(
+            "{}{}{}{}",
+            sign.logs(),
+            sign.stdout(),
+            events.logs(),
+            events.stdout()
+        );
+        if request_ids.iter().all(|id| output.contains(id.as_str())) {
+            Ok(output)
+        } else {
+            Err(output)
+        }
+    })
+    .await;
     for id in &request_ids {
         let line = output
             .lines()
@@ -256,15 +263,24 @@ async fn lambda_mode_writes_json_logs_and_emf_metrics_and_nothing_secret() {
             status
         );
     }
-    std::thread::sleep(std::time::Duration::from_millis(200));
-
-    let output = format!(
-        "{}{}{}{}",
-        sign.stdout(),
-        sign.logs(),
-        events.stdout(),
-        events.logs()
-    );
+    // Under Lambda a request's EMF line and then its log line go to stdout before the response
+    // does: once five request lines are in, so is everything else the requests wrote.
+    let is_request_line = |l: &str| l.starts_with('{') && l.contains(r#""message":"request""#);
+    let output = eventually("a JSON log line for each of the five requests", || {
+        let output = format!(
+            "{}{}{}{}",
+            sign.stdout(),
+            sign.logs(),
+            events.stdout(),
+            events.logs()
+        );
+        if output.lines().filter(|l| is_request_line(l)).count() >= 5 {
+            Ok(output)
+        } else {
+            Err(output)
+        }
+    })
+    .await;
     let documents: Vec<Value> = output
         .lines()
         .filter(|l| l.starts_with('{'))

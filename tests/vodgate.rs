@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::Spawned;
+use common::{Spawned, eventually};
 use vodgate::vod::signature::{MacCheck, inspect};
 
 const BIN: &str = env!("CARGO_BIN_EXE_vodgate");
@@ -35,19 +35,15 @@ async fn serves_both_functions_with_generated_dev_keys() {
     let base = server.wait_listening();
     // The banner goes to stdout, the "listening" line to stderr: two pipes, read by two threads,
     // so the banner may land a moment after.
-    let mut banner = server.stdout();
-    for _ in 0..200 {
-        if banner.contains("export TOKEN=") {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-        banner = server.stdout();
-    }
-    let token = banner
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("export TOKEN="))
-        .unwrap_or_else(|| panic!("dev token in banner:\n{banner}"))
-        .to_owned();
+    let (banner, token) = eventually("the dev token in the banner", || {
+        let banner = server.stdout();
+        let token = banner
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("export TOKEN="))
+            .map(str::to_owned);
+        token.map(|token| (banner.clone(), token)).ok_or(banner)
+    })
+    .await;
     assert!(
         banner.contains(&base),
         "banner names the real address: {banner}"
@@ -123,8 +119,18 @@ async fn serves_both_functions_with_generated_dev_keys() {
         serde_json::from_str(json_lines.lines().next().unwrap()).unwrap();
     assert_eq!(envelope["eventType"], "ProcedureStateChanged");
 
-    // The token is printed once, in the banner; request logs never carry it.
-    assert!(!server.logs().contains(&token));
+    // The token is printed once, in the banner; request logs never carry it. The callback's line
+    // is the last request's: once it is in, so are the lines of the requests that carried tokens.
+    let logs = eventually("the callback's request log line", || {
+        let logs = server.logs();
+        if logs.contains("route=\"/v1/vod/events\"") {
+            Ok(logs)
+        } else {
+            Err(logs)
+        }
+    })
+    .await;
+    assert!(!logs.contains(&token), "{logs}");
 }
 
 #[test]

@@ -5,6 +5,8 @@
 //! With `VODGATE_MODE=pull` the same binary pulls events from VOD's reliable-callback queue
 //! instead (under Lambda on a schedule, elsewhere as a loop); see `vodgate::pull`.
 
+#![forbid(unsafe_code)]
+
 use std::process::ExitCode;
 
 use vodgate::platform::config::Env;

@@ -2,6 +2,8 @@
 //! authenticated caller. Runs under AWS Lambda, as a Tencent SCF web function, or as a plain
 //! HTTP server; see `vodgate::web::serve`.
 
+#![forbid(unsafe_code)]
+
 use std::process::ExitCode;
 
 use vodgate::platform::config::Env;

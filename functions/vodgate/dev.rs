@@ -19,13 +19,23 @@ use serde::{Deserialize, Serialize};
 
 use vodgate::platform::config::Env;
 use vodgate::platform::secret::Secret;
+use vodgate::web::serve::BoxError;
 
 /// Where the dev keys live, relative to the working directory.
-pub const DEV_DIR: &str = ".vodgate";
+const DEV_DIR: &str = ".vodgate";
 /// The placeholder VOD SecretId used when none is configured.
-pub const PLACEHOLDER_SECRET_ID: &str = "AKIDvodgateDevPlaceholder";
+const PLACEHOLDER_SECRET_ID: &str = "AKIDvodgateDevPlaceholder";
 /// The `sub` of dev tokens.
 pub const DEV_SUB: &str = "dev-user";
+
+/// The process environment with the dev defaults filled in where nothing is set, and the dev keys
+/// behind them.
+pub fn dev_env(mut env: Env) -> Result<(Env, DevKeys), BoxError> {
+    let keys = DevKeys::load_or_create(Path::new(DEV_DIR))?;
+    keys.apply_defaults(&mut env);
+    env.set_default("CORS_ALLOWED_ORIGINS", "*");
+    Ok((env, keys))
+}
 
 /// Generated keys, persisted between runs.
 #[derive(Serialize, Deserialize)]
@@ -129,9 +139,7 @@ pub fn mint_token(
     scope: &str,
     ttl_secs: u64,
 ) -> Result<String, jsonwebtoken::errors::Error> {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let now = unix_now();
     jsonwebtoken::encode(
         &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
         &DevClaims {
@@ -142,6 +150,13 @@ pub fn mint_token(
         },
         &jsonwebtoken::EncodingKey::from_secret(secret.expose().as_bytes())?,
     )
+}
+
+/// Seconds since the Unix epoch, by the wall clock: tokens and callbacks carry wall-clock times.
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 fn keys_path(dir: &Path) -> PathBuf {

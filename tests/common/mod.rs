@@ -323,3 +323,23 @@ pub async fn create_events_table(client: &aws_sdk_dynamodb::Client, table: &str)
         .await
         .unwrap();
 }
+
+/// How long a test waits for something a child process is expected to do. Generous on purpose:
+/// only a hang should ever reach it, on however busy a machine.
+pub const PATIENCE: Duration = Duration::from_secs(60);
+
+/// Polls `check` until it gives `Ok`, and panics with its last `Err` (say, the output so far) if
+/// that takes longer than [`PATIENCE`]. For waiting on positive evidence, such as a log line,
+/// instead of sleeping a guessed time.
+pub async fn eventually<T>(what: &str, mut check: impl FnMut() -> Result<T, String>) -> T {
+    let deadline = std::time::Instant::now() + PATIENCE;
+    loop {
+        match check() {
+            Ok(value) => return value,
+            Err(last) if std::time::Instant::now() >= deadline => {
+                panic!("{what}: still not there after {PATIENCE:?}:\n{last}")
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
+}

@@ -19,7 +19,7 @@ static SDK_CONFIG: OnceCell<SdkConfig> = OnceCell::const_new();
 
 /// The shared SDK configuration, loaded on first use. Only called when an AWS service is
 /// configured.
-pub async fn sdk_config() -> SdkConfig {
+pub(crate) async fn sdk_config() -> SdkConfig {
     SDK_CONFIG.get_or_init(load).await.clone()
 }
 

@@ -54,7 +54,7 @@ impl Env {
 
     /// Parses `name` with `FromStr`, or returns `default` when unset or blank. `expected`
     /// describes a valid value for the error message.
-    pub fn parse_or<T: FromStr>(
+    pub(crate) fn parse_or<T: FromStr>(
         &self,
         name: &'static str,
         default: T,
@@ -69,7 +69,7 @@ impl Env {
     }
 
     /// Parses an optional value of `name`.
-    pub fn parse_opt<T: FromStr>(
+    pub(crate) fn parse_opt<T: FromStr>(
         &self,
         name: &'static str,
         expected: &str,
@@ -84,7 +84,7 @@ impl Env {
     }
 
     /// A boolean: `true|false|1|0|on|off|yes|no`.
-    pub fn flag(&self, name: &'static str, default: bool) -> Result<bool, ConfigError> {
+    pub(crate) fn flag(&self, name: &'static str, default: bool) -> Result<bool, ConfigError> {
         match self.non_empty(name).map(str::to_ascii_lowercase).as_deref() {
             None => Ok(default),
             Some("true" | "1" | "on" | "yes") => Ok(true),
@@ -97,7 +97,7 @@ impl Env {
     }
 
     /// A comma-separated list of non-blank items; empty when unset.
-    pub fn list(&self, name: &str) -> Vec<String> {
+    pub(crate) fn list(&self, name: &str) -> Vec<String> {
         self.non_empty(name)
             .map(|raw| {
                 raw.split(',')
@@ -120,25 +120,25 @@ impl fmt::Debug for Env {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid configuration: {var}: {message}")]
 pub struct ConfigError {
-    pub var: &'static str,
-    pub message: String,
+    pub(crate) var: &'static str,
+    pub(crate) message: String,
 }
 
 impl ConfigError {
-    pub fn invalid(var: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn invalid(var: &'static str, message: impl Into<String>) -> Self {
         Self {
             var,
             message: message.into(),
         }
     }
 
-    pub fn missing(var: &'static str, hint: &str) -> Self {
+    pub(crate) fn missing(var: &'static str, hint: &str) -> Self {
         Self::invalid(var, format!("is required ({hint})"))
     }
 }
 
 /// The TCP port for plain-HTTP mode (`PORT`, default 9000: Tencent SCF web functions' port).
-pub fn port(env: &Env) -> Result<u16, ConfigError> {
+pub(crate) fn port(env: &Env) -> Result<u16, ConfigError> {
     env.parse_or("PORT", 9000, "a TCP port number (0-65535)")
 }
 

@@ -10,7 +10,8 @@ use std::fmt;
 
 use subtle::ConstantTimeEq;
 
-/// A secret string. Compare with [`Secret::ct_eq`], read with [`Secret::expose`].
+/// A secret string, read with [`Secret::expose`] and compared (inside the crate) with `ct_eq`, in
+/// constant time.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(Box<str>);
 
@@ -26,7 +27,7 @@ impl Secret {
     }
 
     /// Compares with `candidate` in time independent of where they differ.
-    pub fn ct_eq(&self, candidate: &[u8]) -> bool {
+    pub(crate) fn ct_eq(&self, candidate: &[u8]) -> bool {
         self.0.as_bytes().ct_eq(candidate).into()
     }
 }
@@ -82,15 +83,8 @@ impl SecretList {
     }
 
     /// All accepted secrets, current first.
-    pub fn iter(&self) -> impl Iterator<Item = &Secret> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Secret> {
         self.0.iter()
-    }
-
-    /// Whether any secret in the list equals `candidate` (each compared in constant time).
-    pub fn contains_ct(&self, candidate: &[u8]) -> bool {
-        self.0
-            .iter()
-            .fold(false, |found, secret| secret.ct_eq(candidate) | found)
     }
 }
 
@@ -121,8 +115,8 @@ mod tests {
             list.iter().map(Secret::expose).collect::<Vec<_>>(),
             ["new", "old"]
         );
-        assert!(list.contains_ct(b"old"));
-        assert!(!list.contains_ct(b"ol"));
+        assert!(list.iter().any(|s| s.ct_eq(b"old")));
+        assert!(!list.iter().any(|s| s.ct_eq(b"ol")));
     }
 
     #[test]

@@ -1,4 +1,9 @@
 //! Reading a request body within a size limit and a deadline.
+//!
+//! Handlers take the raw body and read it here, rather than through axum's `Bytes` extractor or
+//! a body-limit layer, so that every refusal (too large, too slow, a broken stream) is answered in
+//! the JSON envelope with a stable reason, and so that a too-large body is partly drained before
+//! the answer instead of reset under it.
 
 use axum::http::StatusCode;
 
@@ -15,11 +20,14 @@ const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(2);
 /// [`crate::web::serve::ServerLimits`]).
 #[derive(Debug, thiserror::Error)]
 #[error("the request body did not arrive before its deadline")]
-pub struct BodyTimeout;
+pub(crate) struct BodyTimeout;
 
 /// Reads a request body up to `limit` bytes: 413 beyond it, 408 if it arrives too slowly (plain
 /// HTTP only), 400 if the stream fails.
-pub async fn read_body(mut body: axum::body::Body, limit: usize) -> Result<bytes::Bytes, ApiError> {
+pub(crate) async fn read_body(
+    mut body: axum::body::Body,
+    limit: usize,
+) -> Result<bytes::Bytes, ApiError> {
     use http_body_util::BodyExt as _;
     let mut collected = bytes::BytesMut::new();
     while let Some(frame) = body.frame().await {
@@ -63,4 +71,138 @@ pub async fn read_body(mut body: axum::body::Body, limit: usize) -> Result<bytes
         collected.extend_from_slice(&data);
     }
     Ok(collected.freeze())
+}
+
+/// A request body for unit tests, sent a chunk at a time like a client on a network.
+#[cfg(test)]
+pub(super) mod testing {
+    use std::pin::Pin;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::{Context, Poll};
+
+    use bytes::Bytes;
+    use http_body::{Body, Frame};
+
+    /// Sends `chunks` chunks of `size` bytes, then ends, or with `stall` never sends another byte
+    /// (a client that stops sending). `sent` counts the bytes handed out.
+    pub(in crate::web) struct Trickle {
+        chunks: usize,
+        size: usize,
+        stall: bool,
+        pub(in crate::web) sent: Arc<AtomicUsize>,
+    }
+
+    impl Trickle {
+        pub(in crate::web) fn new(chunks: usize, size: usize, stall: bool) -> Self {
+            Self {
+                chunks,
+                size,
+                stall,
+                sent: Arc::default(),
+            }
+        }
+    }
+
+    impl Body for Trickle {
+        type Data = Bytes;
+        type Error = std::convert::Infallible;
+
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+            if self.chunks == 0 {
+                return if self.stall {
+                    Poll::Pending
+                } else {
+                    Poll::Ready(None)
+                };
+            }
+            self.chunks -= 1;
+            self.sent.fetch_add(self.size, Ordering::Relaxed);
+            Poll::Ready(Some(Ok(Frame::data(Bytes::from(vec![b'x'; self.size])))))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+    use std::time::Duration;
+
+    use axum::body::Body;
+    use tokio::time::Instant;
+
+    use super::testing::Trickle;
+    use super::*;
+
+    #[tokio::test]
+    async fn a_body_up_to_the_limit_is_read_whole() {
+        let bytes = read_body(Body::new(Trickle::new(3, 100, false)), 300)
+            .await
+            .unwrap();
+        assert_eq!(bytes.len(), 300);
+    }
+
+    /// A body whose stream fails, as when the client's connection resets.
+    struct Broken;
+
+    impl http_body::Body for Broken {
+        type Data = bytes::Bytes;
+        type Error = std::io::Error;
+
+        fn poll_frame(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, std::io::Error>>>
+        {
+            std::task::Poll::Ready(Some(Err(std::io::Error::other("connection reset"))))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_broken_stream_is_a_bad_request() {
+        let error = read_body(Body::new(Broken), 300).await.unwrap_err();
+        assert_eq!(
+            (error.status, error.reason),
+            (StatusCode::BAD_REQUEST, "bad_request")
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_client_still_sending_is_drained_up_to_a_bound_then_answered_413() {
+        let endless = Trickle::new(usize::MAX, 64 * 1024, false);
+        let sent = endless.sent.clone();
+        let started = Instant::now();
+        let error = read_body(Body::new(endless), 1000).await.unwrap_err();
+        assert_eq!(
+            (error.status, error.reason),
+            (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
+        );
+        let sent = sent.load(Ordering::Relaxed);
+        assert!(
+            (DRAIN_BYTES..=DRAIN_BYTES + 64 * 1024).contains(&sent),
+            "{sent}"
+        );
+        assert_eq!(
+            started.elapsed(),
+            Duration::ZERO,
+            "bounded by bytes, not time"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_client_that_stops_sending_is_answered_413_after_the_drain_time() {
+        let started = Instant::now();
+        let error = read_body(Body::new(Trickle::new(2, 600, true)), 1000)
+            .await
+            .unwrap_err();
+        assert_eq!(error.status, StatusCode::PAYLOAD_TOO_LARGE);
+        let waited = started.elapsed();
+        assert!(
+            (DRAIN_TIME..DRAIN_TIME + Duration::from_millis(2)).contains(&waited),
+            "{waited:?}"
+        );
+    }
 }

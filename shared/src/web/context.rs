@@ -19,15 +19,11 @@ use super::{ApiError, Cors, ErrorReason, ok_empty};
 use crate::ingest::{SinkLatency, StoredEvent};
 
 /// The response header carrying the request id.
-pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
-
-/// The id of the request being served (a request extension).
-#[derive(Debug, Clone)]
-pub struct RequestId(pub String);
+pub(crate) const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The authenticated caller's `sub`, left in response extensions for the request log line.
 #[derive(Debug, Clone)]
-pub struct CallerSub(pub String);
+pub(crate) struct CallerSub(pub(crate) String);
 
 /// `GET /healthz`: the process is up and serving.
 async fn healthz() -> Response {
@@ -68,7 +64,7 @@ pub fn finish(router: Router, cors: &Cors, classify: Classify) -> Router {
 
 async fn request_context(
     State(classify): State<Classify>,
-    mut request: Request,
+    request: Request,
     next: Next,
 ) -> Response {
     let started = Instant::now();
@@ -78,7 +74,6 @@ async fn request_context(
         .extensions()
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned());
-    request.extensions_mut().insert(RequestId(id.clone()));
 
     let mut response = next.run(request).await;
 

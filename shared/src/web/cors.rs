@@ -1,4 +1,9 @@
 //! Which browser origins may call the API.
+//!
+//! Off unless configured: app backends and mobile clients need no CORS headers, so the functions
+//! send none until a deployment names the browser origins that call them directly. Origins are
+//! checked at start, so a typo (a trailing slash, a missing scheme) fails start-up instead of
+//! silently blocking browsers.
 
 use axum::http::{HeaderValue, Method, header};
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -12,11 +17,14 @@ pub enum Cors {
     /// No CORS headers: server-to-server and mobile clients only.
     #[default]
     Off,
+    /// `*`: any origin (the dev server's default).
     Any,
+    /// Exactly these origins.
     Origins(Vec<HeaderValue>),
 }
 
 impl Cors {
+    /// From `CORS_ALLOWED_ORIGINS`; each origin must be `http(s)://host[:port]`.
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let origins = env.list("CORS_ALLOWED_ORIGINS");
         if origins.is_empty() {

@@ -5,7 +5,7 @@
 //! line, built from the same outcome the request log line reports (route, status, reason, sink
 //! latency), so metrics and logs cannot disagree. The names come from whoever calls: each use case
 //! gives [`super::finish`] a [`Classify`] that names the metric of an outcome (README lists them),
-//! and pull mode writes its batch counts with [`record_counts`]. This module knows no route.
+//! and pull mode writes its batch counts with `record_counts`. This module knows no route.
 //!
 //! Lines are written only under Lambda, or anywhere with `VODGATE_METRICS=emf` (for a CloudWatch
 //! agent that parses EMF); locally they would only clutter the console.
@@ -23,7 +23,7 @@ const NAMESPACE: &str = "vodgate";
 static ENABLED: OnceLock<bool> = OnceLock::new();
 
 /// Turns EMF output on under Lambda or with `VODGATE_METRICS=emf`. Call once at start.
-pub fn init(env: &Env) {
+pub(crate) fn init(env: &Env) {
     let enabled = env.get("AWS_LAMBDA_RUNTIME_API").is_some()
         || env
             .get("VODGATE_METRICS")
@@ -37,16 +37,16 @@ fn enabled() -> bool {
 
 /// What one request did, as far as metrics care.
 pub struct Outcome<'a> {
-    pub route: Option<&'a str>,
-    pub status: u16,
-    pub reason: Option<&'a str>,
-    pub duplicate: Option<bool>,
-    pub sink_latency: Option<Duration>,
+    pub(crate) route: Option<&'a str>,
+    pub(crate) status: u16,
+    pub(crate) reason: Option<&'a str>,
+    pub(crate) duplicate: Option<bool>,
+    pub(crate) sink_latency: Option<Duration>,
 }
 
 impl Outcome<'_> {
     /// The request succeeded (any status below 400).
-    pub fn ok(&self) -> bool {
+    pub(crate) fn ok(&self) -> bool {
         self.status < 400
     }
 }
@@ -54,8 +54,8 @@ impl Outcome<'_> {
 /// A metric as a use case names it: the `Function` dimension and the metric's name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Metric {
-    pub function: &'static str,
-    pub name: &'static str,
+    pub(crate) function: &'static str,
+    pub(crate) name: &'static str,
 }
 
 /// How a use case names the metric of a request's outcome; `None` for outcomes it does not count.
@@ -73,7 +73,7 @@ pub(crate) fn record(classify: Classify, outcome: &Outcome<'_>) {
 
 /// The EMF document of one request's `metric` at `now`: a count of 1, the `Reason` dimension on
 /// failures, and `SinkLatency` (ms) when the request wrote to a sink.
-pub fn line(metric: Metric, outcome: &Outcome<'_>, now: SystemTime) -> Value {
+fn line(metric: Metric, outcome: &Outcome<'_>, now: SystemTime) -> Value {
     let reason = outcome.reason.filter(|_| !outcome.ok());
     let mut dimensions = vec!["Function"];
     let mut document = Map::new();
@@ -97,14 +97,14 @@ pub fn line(metric: Metric, outcome: &Outcome<'_>, now: SystemTime) -> Value {
 
 /// Writes one EMF line of several counts under `function` (pull mode: one line per batch), if
 /// metrics are on.
-pub fn record_counts(function: &str, counts: &[(&str, u64)]) {
+pub(crate) fn record_counts(function: &str, counts: &[(&str, u64)]) {
     if enabled() {
         write_line(&counts_line(function, counts, SystemTime::now()));
     }
 }
 
 /// The EMF document of several counts under `function` at `now`.
-pub fn counts_line(function: &str, counts: &[(&str, u64)], now: SystemTime) -> Value {
+fn counts_line(function: &str, counts: &[(&str, u64)], now: SystemTime) -> Value {
     let metrics: Vec<Value> = counts
         .iter()
         .map(|(name, _)| json!({"Name": name, "Unit": "Count"}))

@@ -1,11 +1,14 @@
 //! The web edge: everything between an HTTP request and a use case's handler.
 //!
-//! [`finish`] wraps a use case's router with what every function needs (request id, the one log
-//! line per request, metrics, CORS, JSON 404/405, `GET /healthz`); [`read_body`] reads a bounded
-//! body; [`ApiError`], [`ok`] and [`ok_empty`] are the JSON envelope; [`serve`] runs a router
-//! under Lambda or as a plain HTTP server; [`telemetry`] and [`metrics`] set up logs and EMF
-//! metrics. Nothing here knows a route of its own but `/healthz`: use cases bring their routes,
-//! their error mapping and their metric names.
+//! Both functions must answer alike (the same JSON envelope, request id, single log line per
+//! request, body limits and CORS) on every host that runs them, yet neither should know the other
+//! exists. So this layer holds what they share and nothing of what they do: use cases bring their
+//! routes, their error mapping and their metric names, and no route is known here but `/healthz`.
+//! A new use case needs no change in this layer.
+//!
+//! The public part is what a binary needs to start a function: [`finish`] to wrap a use case's
+//! router, [`Cors`], [`serve`] for the host, [`telemetry`], and the [`metrics`] types that name a
+//! request's metric. The envelope and body helpers are for the use cases in this crate only.
 
 mod body;
 mod context;
@@ -15,7 +18,10 @@ mod response;
 pub mod serve;
 pub mod telemetry;
 
-pub use body::{BodyTimeout, read_body};
-pub use context::{CallerSub, REQUEST_ID_HEADER, RequestId, finish};
+pub use context::finish;
 pub use cors::Cors;
-pub use response::{ApiError, ErrorReason, ok, ok_empty};
+pub use response::ApiError;
+
+pub(crate) use body::{BodyTimeout, read_body};
+pub(crate) use context::{CallerSub, REQUEST_ID_HEADER};
+pub(crate) use response::{ErrorReason, ok, ok_empty};

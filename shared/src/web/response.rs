@@ -12,19 +12,23 @@ use serde::Serialize;
 
 /// The stable reason of an error response, left in response extensions for the log line.
 #[derive(Debug, Clone, Copy)]
-pub struct ErrorReason(pub &'static str);
+pub(crate) struct ErrorReason(pub(crate) &'static str);
 
 /// An error as the client sees it: status, stable reason, human message.
 #[derive(Debug, Clone)]
 pub struct ApiError {
-    pub status: StatusCode,
-    pub reason: &'static str,
-    pub message: String,
-    pub www_authenticate: Option<HeaderValue>,
+    pub(crate) status: StatusCode,
+    pub(crate) reason: &'static str,
+    pub(crate) message: String,
+    pub(crate) www_authenticate: Option<HeaderValue>,
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, reason: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(
+        status: StatusCode,
+        reason: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
         Self {
             status,
             reason,
@@ -68,7 +72,7 @@ struct OkBody<T> {
 }
 
 /// `200 {"code":0,"message":"ok","data":…}`.
-pub fn ok<T: Serialize>(data: T) -> Response {
+pub(crate) fn ok<T: Serialize>(data: T) -> Response {
     axum::Json(OkBody {
         code: 0,
         message: "ok",
@@ -78,7 +82,7 @@ pub fn ok<T: Serialize>(data: T) -> Response {
 }
 
 /// `200 {"code":0,"message":"ok"}`.
-pub fn ok_empty() -> Response {
+pub(crate) fn ok_empty() -> Response {
     axum::Json(OkBody::<()> {
         code: 0,
         message: "ok",

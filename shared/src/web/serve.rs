@@ -28,6 +28,7 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::time::{Instant, Sleep};
 
+use super::BodyTimeout;
 use crate::platform::config::{self, ConfigError, Env};
 
 /// Any error, for binaries' top level.
@@ -51,7 +52,7 @@ pub struct ServerLimits {
     /// (`REQUEST_TIMEOUT_SECONDS`, 1..=60, default 10). A keep-alive connection with no new
     /// request for this long is closed too. A late head closes the connection; a late body is
     /// answered 408 `request_timeout`.
-    pub request_timeout: Duration,
+    pub(crate) request_timeout: Duration,
 }
 
 impl Default for ServerLimits {
@@ -64,7 +65,7 @@ impl Default for ServerLimits {
 
 impl ServerLimits {
     /// From `REQUEST_TIMEOUT_SECONDS`.
-    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+    pub(crate) fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let secs: u64 = env.parse_or(
             "REQUEST_TIMEOUT_SECONDS",
             DEFAULT_REQUEST_TIMEOUT.as_secs(),
@@ -147,14 +148,14 @@ pub async fn serve_http(
 }
 
 /// A request body that must arrive whole before its deadline; after it, reading fails with
-/// [`crate::web::BodyTimeout`], which `read_body` answers 408.
-struct DeadlineBody {
-    inner: Incoming,
+/// [`BodyTimeout`], which `read_body` answers 408. The deadline is on tokio's clock.
+struct DeadlineBody<B> {
+    inner: B,
     deadline: Pin<Box<Sleep>>,
 }
 
-impl DeadlineBody {
-    fn new(inner: Incoming, timeout: Duration) -> Self {
+impl<B> DeadlineBody<B> {
+    fn new(inner: B, timeout: Duration) -> Self {
         Self {
             inner,
             deadline: Box::pin(tokio::time::sleep_until(Instant::now() + timeout)),
@@ -162,7 +163,11 @@ impl DeadlineBody {
     }
 }
 
-impl Body for DeadlineBody {
+impl<B> Body for DeadlineBody<B>
+where
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: Into<BoxError>,
+{
     type Data = Bytes;
     type Error = BoxError;
 
@@ -174,7 +179,7 @@ impl Body for DeadlineBody {
             return Poll::Ready(frame.map(|f| f.map_err(Into::into)));
         }
         if self.deadline.as_mut().poll(cx).is_ready() {
-            return Poll::Ready(Some(Err(Box::new(crate::web::BodyTimeout))));
+            return Poll::Ready(Some(Err(Box::new(BodyTimeout))));
         }
         Poll::Pending
     }
@@ -222,5 +227,42 @@ where
             tracing::error!("{error}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::StatusCode;
+    use tokio::time::Instant;
+
+    use super::*;
+    use crate::web::body::testing::Trickle;
+    use crate::web::read_body;
+
+    const TIMEOUT: Duration = Duration::from_secs(10);
+
+    #[tokio::test(start_paused = true)]
+    async fn a_body_that_stops_arriving_is_answered_408_at_its_deadline() {
+        let started = Instant::now();
+        let stalled = DeadlineBody::new(Trickle::new(1, 10, true), TIMEOUT);
+        let error = read_body(axum::body::Body::new(stalled), 1000)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (error.status, error.reason),
+            (StatusCode::REQUEST_TIMEOUT, "request_timeout")
+        );
+        let waited = started.elapsed();
+        assert!(
+            (TIMEOUT..TIMEOUT + Duration::from_millis(2)).contains(&waited),
+            "{waited:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_body_that_arrives_in_time_is_read_whole() {
+        let body = DeadlineBody::new(Trickle::new(4, 10, false), TIMEOUT);
+        let bytes = read_body(axum::body::Body::new(body), 1000).await.unwrap();
+        assert_eq!(bytes.len(), 40);
     }
 }

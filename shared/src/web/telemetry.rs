@@ -2,7 +2,7 @@
 //!
 //! Under Lambda the format and level follow Lambda's advanced logging controls
 //! (`AWS_LAMBDA_LOG_FORMAT=JSON`, `AWS_LAMBDA_LOG_LEVEL`), written to stdout without timestamps
-//! (CloudWatch adds them), and [`crate::web::metrics`] writes EMF lines beside them. Locally, lines are
+//! (CloudWatch adds them), and [`super::metrics`] writes EMF lines beside them. Locally, lines are
 //! human-readable on stderr, so stdout stays free for command output.
 //!
 //! The level (`AWS_LAMBDA_LOG_LEVEL` in Lambda, else `RUST_LOG`; default `info`) applies to
@@ -21,7 +21,7 @@ const OWN_TARGETS: [&str; 3] = ["vodgate", "sign", "events"];
 
 /// Installs the global subscriber and the metrics writer. Call once, first thing in `main`.
 pub fn init(env: &Env) {
-    crate::web::metrics::init(env);
+    super::metrics::init(env);
     let in_lambda = env.get("AWS_LAMBDA_RUNTIME_API").is_some();
     let requested = env
         .non_empty("AWS_LAMBDA_LOG_LEVEL")
