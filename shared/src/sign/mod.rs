@@ -27,7 +27,7 @@ use crate::platform::secret::{Secret, SecretList};
 use crate::sign::policy::{PolicyError, SignRequest, UploadPolicy};
 use crate::sign::quota::{QuotaExceeded, SignQuota};
 use crate::sign::rate_limit::{RateLimit, RateLimiter};
-use crate::vod::signature::UploadSignatureParams;
+use crate::vod::signature::{UploadSignatureParams, check_secret_id};
 use crate::web::metrics::{Metric, Outcome};
 use crate::web::{ApiError, CallerSub, Cors};
 
@@ -51,9 +51,7 @@ pub struct SignKeys {
 impl SignKeys {
     fn derive(keys: &KeySet) -> Result<Self, ConfigError> {
         let secret_id = keys.require("VOD_SECRET_ID")?.expose().to_owned();
-        let secret_id_ok =
-            secret_id.len() <= 128 && secret_id.bytes().all(|b| b.is_ascii_graphic());
-        if !secret_id_ok {
+        if check_secret_id(&secret_id).is_err() {
             return Err(ConfigError::invalid(
                 "VOD_SECRET_ID",
                 "must be printable ASCII without spaces, at most 128 bytes",
