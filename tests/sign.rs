@@ -2,7 +2,9 @@
 
 mod common;
 
-use common::{Spawned, hs256, now, upload_token};
+use std::time::Duration;
+
+use common::{Spawned, hs256, now, upload_token, wait_until};
 use serde_json::{Value, json};
 use vodgate::vod::signature::{MacCheck, inspect};
 
@@ -269,11 +271,18 @@ async fn health_and_cors() {
 async fn logs_carry_no_secrets_tokens_or_signatures() {
     let app = Sign::start();
     let token = upload_token(JWT_SECRET, "log-user");
-    let (_, _, body) = app.post(Some(&token), "").await;
+    let (_, issued, body) = app.post(Some(&token), "").await;
     let signature = body["data"]["signature"].as_str().unwrap().to_owned();
-    app.post(Some("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.bad"), "")
+    let (_, refused, _) = app
+        .post(Some("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.bad"), "")
         .await;
-    std::thread::sleep(std::time::Duration::from_millis(100));
+    // Both requests' log lines are written before anything is said about what they lack.
+    let ids =
+        [&issued, &refused].map(|headers| headers["x-request-id"].to_str().unwrap().to_owned());
+    wait_until(Duration::from_secs(10), "a log line per request", || {
+        let logs = app.server.logs();
+        ids.iter().all(|id| logs.contains(id.as_str()))
+    });
     let logs = app.server.logs();
     assert!(
         logs.contains("request_id="),

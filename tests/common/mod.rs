@@ -323,3 +323,26 @@ pub async fn create_events_table(client: &aws_sdk_dynamodb::Client, table: &str)
         .await
         .unwrap();
 }
+
+/// Moves tokio's clock `by` ahead at once, then lets it run on with the wall clock: caches,
+/// intervals and TTLs read through tokio's clock see the time pass, while real sockets keep their
+/// real timeouts. Call it with no request in flight, on a current-thread runtime (the default of
+/// `#[tokio::test]`).
+pub async fn advance_clock(by: Duration) {
+    tokio::time::pause();
+    tokio::time::advance(by).await;
+    tokio::time::resume();
+}
+
+/// Waits until `ready` holds, checking every 10 ms; panics with `what` after `patience`, so a
+/// test waits for positive evidence instead of a fixed sleep.
+pub fn wait_until(patience: Duration, what: &str, mut ready: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + patience;
+    while !ready() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not after {patience:?}: {what}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
