@@ -23,7 +23,7 @@ use crate::vod::signature::{
 };
 
 /// Default signature validity: 2 hours.
-pub const DEFAULT_VALIDITY_SECS: u64 = 7_200;
+pub(crate) const DEFAULT_VALIDITY_SECS: u64 = 7_200;
 
 /// The deployment's upload policy, from configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]

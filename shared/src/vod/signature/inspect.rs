@@ -131,7 +131,7 @@ impl Inspection {
 /// when `secret_key` is given), the plaintext's encoding, keys and VOD's documented limits, and
 /// the validity window against `now` (Unix seconds). Never panics; every finding is a [`Problem`].
 ///
-/// Rules that [`UploadSignatureParamsBuilder::build`] adds as this service's own policy (task-flow
+/// Rules that [`super::UploadSignatureParamsBuilder::build`] adds as this service's own policy (task-flow
 /// options only with `procedure`, `secretId` and `storageRegion` character sets) are not checked:
 /// VOD accepts signatures that break them.
 pub fn inspect(signature: &str, secret_key: Option<&[u8]>, now: u64) -> Inspection {

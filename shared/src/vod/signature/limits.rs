@@ -11,7 +11,7 @@ use std::ops::RangeInclusive;
 use super::key;
 
 /// Longest validity VOD accepts: `expireTime − currentTimeStamp` ≤ 7 776 000 s (90 days).
-pub const MAX_VALIDITY_SECS: u64 = 7_776_000;
+pub(crate) const MAX_VALIDITY_SECS: u64 = 7_776_000;
 
 /// Longest `secretId` the builder accepts, in bytes.
 const MAX_SECRET_ID_BYTES: usize = 128;
@@ -119,7 +119,7 @@ pub enum ParamError {
         /// The `expireTime` given.
         expire_time: u64,
     },
-    /// `expireTime − currentTimeStamp` exceeds [`MAX_VALIDITY_SECS`].
+    /// `expireTime − currentTimeStamp` exceeds 7 776 000 s (90 days).
     #[error(
         "expireTime - currentTimeStamp must be at most 7776000 s (VOD's 90-day maximum), got {0} s"
     )]

@@ -28,9 +28,9 @@
 //!
 //! # Why the builder refuses more than 90 days
 //!
-//! VOD rejects a signature whose validity (`expireTime − currentTimeStamp`) exceeds
-//! [`MAX_VALIDITY_SECS`]. It does so at upload time, on the user's device, long after the signature
-//! left this service. The official Python and Go samples use ten years; a signature copied from
+//! VOD rejects a signature whose validity (`expireTime − currentTimeStamp`) exceeds 90 days
+//! (7 776 000 s). It does so at upload time, on the user's device, long after the signature left
+//! this service. The official Python and Go samples use ten years; a signature copied from
 //! them looks fine here and fails for the user. Refusing in [`UploadSignatureParamsBuilder::build`]
 //! turns that into an error where it can be fixed.
 //!
@@ -55,8 +55,10 @@ use serde::{Deserialize, Serialize};
 use sha1::Sha1;
 
 pub use inspect::{Inspection, MacCheck, Problem, inspect};
-pub use limits::{MAX_VALIDITY_SECS, ParamError};
-pub(crate) use limits::{TASK_PRIORITY, check_procedure, check_secret_id, check_storage_region};
+pub use limits::ParamError;
+pub(crate) use limits::{
+    MAX_VALIDITY_SECS, TASK_PRIORITY, check_procedure, check_secret_id, check_storage_region,
+};
 pub use params::{UploadSignatureParams, UploadSignatureParamsBuilder};
 
 type HmacSha1 = Hmac<Sha1>;
