@@ -1,9 +1,9 @@
 //! The per-caller token bucket `sign` consults on every request when `SIGN_RATE_LIMIT` is on.
 
 use std::hint::black_box;
-use std::time::Instant;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use tokio::time::Instant;
 use vodgate::platform::config::Env;
 use vodgate::sign::rate_limit::{RateLimit, RateLimiter};
 

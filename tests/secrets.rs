@@ -4,11 +4,18 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Spawned, aws_config, aws_env, moto_endpoint, now, upload_token};
+use common::{Spawned, advance_clock, aws_config, aws_env, moto_endpoint, now, upload_token};
 use serde_json::json;
 use vodgate::platform::config::{ConfigError, Env};
-use vodgate::platform::keys::{KeySet, Keys, SecretsManager, StartError};
+use vodgate::platform::keys::{
+    KeySet, Keys, SecretFormatError, SecretReadError, SecretsManager, StartError,
+};
 use vodgate::vod::signature::{MacCheck, inspect};
+
+/// The secret's TTL in the cache tests, read through tokio's clock: no real delay reaches it, and
+/// [`advance_clock`] skips past it.
+const TTL: Duration = Duration::from_secs(60);
+const PAST_TTL: Duration = Duration::from_secs(61);
 
 async fn client() -> aws_sdk_secretsmanager::Client {
     aws_sdk_secretsmanager::Client::new(&aws_config(moto_endpoint()).await)
@@ -40,7 +47,7 @@ async fn secret_wins_over_env_and_refreshes_after_ttl() {
     let client = client().await;
     let arn = create_secret(&client, json!({"VOD_SECRET_KEY": "from-secret-1"})).await;
     let env = Env::from_pairs([("VOD_SECRET_KEY", "from-env")]);
-    let source = SecretsManager::new(client.clone(), arn.clone(), Duration::from_secs(1));
+    let source = SecretsManager::new(client.clone(), arn.clone(), TTL);
     let keys = Keys::load(&env, Some(source), vod_key).await.unwrap();
     assert_eq!(*keys.current().await, "from-secret-1");
 
@@ -56,7 +63,7 @@ async fn secret_wins_over_env_and_refreshes_after_ttl() {
         "from-secret-1",
         "fresh until the TTL passes"
     );
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    advance_clock(PAST_TTL).await;
     assert_eq!(*keys.current().await, "from-secret-2");
 }
 
@@ -64,7 +71,7 @@ async fn secret_wins_over_env_and_refreshes_after_ttl() {
 async fn failed_refresh_keeps_serving_the_last_good_keys() {
     let client = client().await;
     let arn = create_secret(&client, json!({"VOD_SECRET_KEY": "good"})).await;
-    let source = SecretsManager::new(client.clone(), arn.clone(), Duration::from_secs(1));
+    let source = SecretsManager::new(client.clone(), arn.clone(), TTL);
     let keys = Keys::load(&Env::default(), Some(source), vod_key)
         .await
         .unwrap();
@@ -77,7 +84,7 @@ async fn failed_refresh_keeps_serving_the_last_good_keys() {
         .send()
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    advance_clock(PAST_TTL).await;
     assert_eq!(*keys.current().await, "good");
     client
         .delete_secret()
@@ -86,7 +93,7 @@ async fn failed_refresh_keeps_serving_the_last_good_keys() {
         .send()
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    advance_clock(PAST_TTL).await;
     assert_eq!(*keys.current().await, "good");
 }
 
@@ -99,7 +106,10 @@ async fn unreadable_secret_fails_start_with_a_clear_error() {
         .await
         .err()
         .unwrap();
-    assert!(matches!(error, StartError::Fetch(_)), "{error}");
+    assert!(
+        matches!(error, StartError::Fetch(SecretReadError::Service(_))),
+        "{error}"
+    );
     assert!(
         error
             .to_string()
@@ -112,6 +122,15 @@ async fn unreadable_secret_fails_start_with_a_clear_error() {
         .await
         .err()
         .unwrap();
+    assert!(
+        matches!(
+            error,
+            StartError::Fetch(SecretReadError::Format(SecretFormatError::NotAString(
+                "VOD_SECRET_KEY"
+            )))
+        ),
+        "{error}"
+    );
     assert!(
         error
             .to_string()

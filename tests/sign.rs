@@ -2,7 +2,9 @@
 
 mod common;
 
-use common::{Spawned, hs256, now, upload_token};
+use std::time::Duration;
+
+use common::{Spawned, eventually, hs256, now, upload_token};
 use serde_json::{Value, json};
 use vodgate::vod::signature::{MacCheck, inspect};
 
@@ -269,12 +271,23 @@ async fn health_and_cors() {
 async fn logs_carry_no_secrets_tokens_or_signatures() {
     let app = Sign::start();
     let token = upload_token(JWT_SECRET, "log-user");
-    let (_, _, body) = app.post(Some(&token), "").await;
+    let (_, issued, body) = app.post(Some(&token), "").await;
     let signature = body["data"]["signature"].as_str().unwrap().to_owned();
-    app.post(Some("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.bad"), "")
+    let (_, refused, _) = app
+        .post(Some("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.bad"), "")
         .await;
-    std::thread::sleep(std::time::Duration::from_millis(100));
-    let logs = app.server.logs();
+    // Both requests' log lines are written before anything is said about what they lack.
+    let ids =
+        [&issued, &refused].map(|headers| headers["x-request-id"].to_str().unwrap().to_owned());
+    let logs = eventually("a log line per request", || {
+        let logs = app.server.logs();
+        if ids.iter().all(|id| logs.contains(id.as_str())) {
+            Ok(logs)
+        } else {
+            Err(logs)
+        }
+    })
+    .await;
     assert!(
         logs.contains("request_id="),
         "one line per request:\n{logs}"

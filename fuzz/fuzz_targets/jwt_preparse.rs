@@ -24,6 +24,8 @@ use sha2::Sha256;
 use tokio::runtime::Runtime;
 use vodgate::auth::jwt::{AuthError, Caller, Hs256Keys, JwtSettings, JwtVerifier, MAX_TOKEN_BYTES};
 use vodgate::platform::secret::SecretList;
+use vodgate::sign::SignError;
+use vodgate::web::ApiError;
 
 const CURRENT: &str = "fuzz-hs256-current";
 const PREVIOUS: &str = "fuzz-hs256-previous";
@@ -103,8 +105,9 @@ fn check(authorization: &str) -> Result<Caller, AuthError> {
     );
     match &result {
         Err(error) => {
-            assert!(matches!(error.status(), 401 | 403 | 503), "{error:?}");
-            assert!(!error.reason().is_empty());
+            let api = ApiError::from(SignError::Auth(error.clone()));
+            assert!(matches!(api.status.as_u16(), 401 | 403 | 503), "{error:?}");
+            assert!(!api.reason.is_empty());
         }
         Ok(caller) => verified(authorization, caller),
     }

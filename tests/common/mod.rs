@@ -343,3 +343,13 @@ pub async fn eventually<T>(what: &str, mut check: impl FnMut() -> Result<T, Stri
         }
     }
 }
+
+/// Moves tokio's clock `by` ahead at once, then lets it run on with the wall clock: caches,
+/// intervals and TTLs read through tokio's clock see the time pass, while real sockets keep their
+/// real timeouts. Call it with no request in flight, on a current-thread runtime (the default of
+/// `#[tokio::test]`).
+pub async fn advance_clock(by: Duration) {
+    tokio::time::pause();
+    tokio::time::advance(by).await;
+    tokio::time::resume();
+}

@@ -19,7 +19,7 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::{Arc, PoisonError, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine;
 use base64::alphabet::URL_SAFE;
@@ -27,6 +27,7 @@ use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use jsonwebtoken::{Algorithm, DecodingKey};
 use serde::Deserialize;
 use serde_json::Value;
+use tokio::time::Instant;
 
 use super::jwt::{DEFAULT_REFETCH_INTERVAL, JwtSettingsError, MAX_KID_BYTES};
 

@@ -16,13 +16,15 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use crate::platform::config::{ConfigError, Env};
 use crate::platform::secret::{Secret, SecretList};
 
 /// Every variable a secret may hold. Any subset may be present; secret values win over env.
-pub const SECRET_NAMES: [&str; 6] = [
+pub(crate) const SECRET_NAMES: [&str; 6] = [
     "VOD_SECRET_ID",
     "VOD_SECRET_KEY",
     "JWT_HS256_SECRET",
@@ -112,7 +114,24 @@ pub enum StartError {
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error("VODGATE_SECRET_ARN: could not read the secret: {0}")]
-    Fetch(String),
+    Fetch(SecretReadError),
+}
+
+/// Why the secret could not be read or used. Never carries a secret value.
+#[derive(Debug, thiserror::Error)]
+pub enum SecretReadError {
+    /// Secrets Manager did not answer within the fetch timeout.
+    #[error("no answer within {} s", .0.as_secs())]
+    Timeout(Duration),
+    /// Secrets Manager answered with an error, or could not be reached; the SDK's explanation.
+    #[error("{0}")]
+    Service(String),
+    /// The secret holds binary data instead of a string.
+    #[error("the secret has no SecretString (binary secrets are not supported)")]
+    Binary,
+    /// The secret's string is not the JSON object expected.
+    #[error(transparent)]
+    Format(#[from] SecretFormatError),
 }
 
 /// Where a secret's value is fetched from: one Secrets Manager secret.
@@ -158,7 +177,7 @@ impl SecretsManager {
         )))
     }
 
-    async fn fetch(&self) -> Result<String, String> {
+    async fn fetch(&self) -> Result<String, SecretReadError> {
         let call = self
             .client
             .get_secret_value()
@@ -166,11 +185,16 @@ impl SecretsManager {
             .send();
         let output = tokio::time::timeout(FETCH_TIMEOUT, call)
             .await
-            .map_err(|_| format!("no answer within {} s", FETCH_TIMEOUT.as_secs()))?
-            .map_err(|e| aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string())?;
-        output.secret_string().map(str::to_owned).ok_or_else(|| {
-            "the secret has no SecretString (binary secrets are not supported)".into()
-        })
+            .map_err(|_| SecretReadError::Timeout(FETCH_TIMEOUT))?
+            .map_err(|e| {
+                SecretReadError::Service(
+                    aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string(),
+                )
+            })?;
+        output
+            .secret_string()
+            .map(str::to_owned)
+            .ok_or(SecretReadError::Binary)
     }
 }
 
@@ -212,7 +236,7 @@ impl<T> Keys<T> {
         };
         let json = source.fetch().await.map_err(StartError::Fetch)?;
         let value = merge(&env_keys, &json, derive).map_err(|e| match e {
-            MergeError::Format(e) => StartError::Fetch(e.to_string()),
+            MergeError::Format(e) => StartError::Fetch(e.into()),
             MergeError::Config(e) => StartError::Config(e),
         })?;
         Ok(Self {

@@ -1,16 +1,18 @@
 //! The `sign` function: prove the caller may upload, then mint a VOD upload signature.
 //!
-//! A request flows: bearer token → [`JwtVerifier`] (who is calling, may they upload?) →
-//! [`UploadPolicy`] (what this signature allows) → [`attribution`] (seal who asked into
-//! `sourceContext`/`sessionContext`) → [`signature`] (HMAC-SHA1 with the VOD SecretKey).
-//! Every failure is a [`SignError`], turned into the JSON envelope in one place.
+//! A request flows: bearer token → [`JwtVerifier`] (who is calling, may they upload?) → the
+//! upload policy (what this signature allows; the server decides, not the client) →
+//! [`attribution`] (seal who asked into `sourceContext`/`sessionContext`) →
+//! [`crate::vod::signature`] (HMAC-SHA1 with the VOD SecretKey). Every failure is a [`SignError`],
+//! turned into the JSON envelope in one place, so a status or challenge cannot differ between two
+//! paths that fail the same way.
 
-pub mod policy;
-pub mod quota;
+pub(crate) mod policy;
+pub(crate) mod quota;
 pub mod rate_limit;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -18,6 +20,7 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Serialize;
+use tokio::time::Instant;
 
 use crate::attribution::{self, Attribution, UploadId};
 use crate::auth::jwt::{AuthError, Hs256Keys, JwtSettings, JwtVerifier};
@@ -27,16 +30,16 @@ use crate::platform::secret::{Secret, SecretList};
 use crate::sign::policy::{PolicyError, SignRequest, UploadPolicy};
 use crate::sign::quota::{QuotaExceeded, SignQuota};
 use crate::sign::rate_limit::{RateLimit, RateLimiter};
-use crate::vod::signature::UploadSignatureParams;
+use crate::vod::signature::{UploadSignatureParams, check_secret_id};
 use crate::web::metrics::{Metric, Outcome};
 use crate::web::{ApiError, CallerSub, Cors};
 
 /// The signature route.
 pub const ROUTE: &str = "/v1/upload-signature";
 /// Sign requests are a few parameters; anything bigger is not a sign request.
-pub const MAX_BODY_BYTES: usize = 16 * 1024;
+pub(crate) const MAX_BODY_BYTES: usize = 16 * 1024;
 /// Shortest HS256 secret accepted: shorter keys fall to offline guessing.
-pub const MIN_HS256_SECRET_BYTES: usize = 32;
+pub(crate) const MIN_HS256_SECRET_BYTES: usize = 32;
 /// The default upload scope a token must carry.
 pub const DEFAULT_UPLOAD_SCOPE: &str = "vod:upload";
 
@@ -51,9 +54,7 @@ pub struct SignKeys {
 impl SignKeys {
     fn derive(keys: &KeySet) -> Result<Self, ConfigError> {
         let secret_id = keys.require("VOD_SECRET_ID")?.expose().to_owned();
-        let secret_id_ok =
-            secret_id.len() <= 128 && secret_id.bytes().all(|b| b.is_ascii_graphic());
-        if !secret_id_ok {
+        if check_secret_id(&secret_id).is_err() {
             return Err(ConfigError::invalid(
                 "VOD_SECRET_ID",
                 "must be printable ASCII without spaces, at most 128 bytes",
@@ -287,16 +288,6 @@ fn issue(
     })
 }
 
-/// A 429 `rate_limited` with `Retry-After`.
-fn too_many(message: String, wait: &Duration) -> Response {
-    let mut response =
-        ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message).into_response();
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(retry_secs(wait)));
-    response
-}
-
 /// Whole seconds to wait, rounded up (a `Retry-After` of 0 would invite an immediate retry).
 fn retry_secs(wait: &Duration) -> u64 {
     wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
@@ -332,55 +323,95 @@ pub enum SignError {
     Internal(String),
 }
 
-impl IntoResponse for SignError {
-    fn into_response(self) -> Response {
-        let api = match self {
-            Self::Auth(error) => {
-                let status =
-                    StatusCode::from_u16(error.status()).unwrap_or(StatusCode::UNAUTHORIZED);
-                let mut api = ApiError::new(status, error.reason(), error.to_string());
-                api.www_authenticate = match error.reason() {
-                    "missing_token" => Some(HeaderValue::from_static("Bearer realm=\"vodgate\"")),
-                    "invalid_token" | "token_expired" => {
-                        Some(HeaderValue::from_static("Bearer error=\"invalid_token\""))
-                    }
-                    "insufficient_scope" => Some(HeaderValue::from_static(
-                        "Bearer error=\"insufficient_scope\"",
-                    )),
-                    _ => None,
-                };
-                api
-            }
-            Self::Policy(error @ (PolicyError::NotAllowed(_) | PolicyError::ServerOwned(_))) => {
-                ApiError::new(
+impl SignError {
+    /// How long a refused caller should wait, for `Retry-After`.
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::RateLimited(wait) => Some(*wait),
+            Self::QuotaExceeded(exceeded) => Some(exceeded.retry_after),
+            _ => None,
+        }
+    }
+}
+
+/// The one place a `sign` failure becomes what the client sees: status, reason, message and
+/// `WWW-Authenticate` challenge (RFC 6750 §3).
+impl From<SignError> for ApiError {
+    fn from(error: SignError) -> Self {
+        const INVALID_TOKEN: &str = "Bearer error=\"invalid_token\"";
+        let message = error.to_string();
+        let (status, reason, challenge) = match error {
+            SignError::Auth(auth) => match auth {
+                AuthError::Missing => (
+                    StatusCode::UNAUTHORIZED,
+                    "missing_token",
+                    Some("Bearer realm=\"vodgate\""),
+                ),
+                AuthError::Expired => (
+                    StatusCode::UNAUTHORIZED,
+                    "token_expired",
+                    Some(INVALID_TOKEN),
+                ),
+                AuthError::InsufficientScope => (
                     StatusCode::FORBIDDEN,
-                    "param_not_allowed",
-                    error.to_string(),
-                )
+                    "insufficient_scope",
+                    Some("Bearer error=\"insufficient_scope\""),
+                ),
+                AuthError::JwksUnavailable => {
+                    (StatusCode::SERVICE_UNAVAILABLE, "unavailable", None)
+                }
+                AuthError::NotBearer
+                | AuthError::TooLong
+                | AuthError::Malformed
+                | AuthError::UnsupportedAlgorithm
+                | AuthError::MissingKid
+                | AuthError::UnknownKey
+                | AuthError::BadSignature
+                | AuthError::NotYetValid
+                | AuthError::WrongIssuer
+                | AuthError::WrongAudience
+                | AuthError::MissingClaim(_)
+                | AuthError::BadClaim(_) => (
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_token",
+                    Some(INVALID_TOKEN),
+                ),
+            },
+            SignError::Policy(PolicyError::NotAllowed(_) | PolicyError::ServerOwned(_)) => {
+                (StatusCode::FORBIDDEN, "param_not_allowed", None)
             }
-            Self::Policy(PolicyError::BadRequest(message)) => {
-                ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
+            SignError::Policy(PolicyError::BadRequest(_)) => {
+                (StatusCode::BAD_REQUEST, "bad_request", None)
             }
-            Self::Http(api) => api,
-            Self::RateLimited(wait) => {
-                return too_many(Self::RateLimited(wait).to_string(), &wait);
+            SignError::Http(api) => return api,
+            SignError::RateLimited(_) | SignError::QuotaExceeded(_) => {
+                (StatusCode::TOO_MANY_REQUESTS, "rate_limited", None)
             }
-            Self::QuotaExceeded(exceeded) => {
-                return too_many(
-                    Self::QuotaExceeded(exceeded).to_string(),
-                    &exceeded.retry_after,
-                );
-            }
-            Self::Internal(detail) => {
+            SignError::Internal(detail) => {
                 tracing::error!(error = %detail, "signature could not be issued");
-                ApiError::new(
+                return ApiError::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "internal",
                     "the signature could not be issued",
-                )
+                );
             }
         };
-        api.into_response()
+        let mut api = ApiError::new(status, reason, message);
+        api.www_authenticate = challenge.map(HeaderValue::from_static);
+        api
+    }
+}
+
+impl IntoResponse for SignError {
+    fn into_response(self) -> Response {
+        let retry_after = self.retry_after();
+        let mut response = ApiError::from(self).into_response();
+        if let Some(wait) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_secs(&wait)));
+        }
+        response
     }
 }
 
@@ -444,6 +475,55 @@ mod tests {
         let report = inspect(&issued.signature, Some(b"vod-secret"), 1_700_000_000);
         assert!(report.params.iter().any(|(k, _)| k == "sourceContext"));
         assert!(!report.params.iter().any(|(k, _)| k == "sessionContext"));
+    }
+
+    /// Status, reason and challenge of an authentication failure, as the client sees them.
+    fn seen(error: AuthError) -> (u16, &'static str, Option<String>) {
+        let api = ApiError::from(SignError::Auth(error));
+        let challenge = api
+            .www_authenticate
+            .map(|value| value.to_str().unwrap().to_owned());
+        (api.status.as_u16(), api.reason, challenge)
+    }
+
+    #[test]
+    fn auth_failures_map_to_status_reason_and_challenge() {
+        let invalid = Some("Bearer error=\"invalid_token\"".to_owned());
+        assert_eq!(
+            seen(AuthError::Missing),
+            (
+                401,
+                "missing_token",
+                Some("Bearer realm=\"vodgate\"".to_owned())
+            )
+        );
+        assert_eq!(
+            seen(AuthError::BadSignature),
+            (401, "invalid_token", invalid.clone())
+        );
+        assert_eq!(seen(AuthError::Expired), (401, "token_expired", invalid));
+        assert_eq!(
+            seen(AuthError::InsufficientScope),
+            (
+                403,
+                "insufficient_scope",
+                Some("Bearer error=\"insufficient_scope\"".to_owned())
+            )
+        );
+        assert_eq!(seen(AuthError::JwksUnavailable), (503, "unavailable", None));
+    }
+
+    #[test]
+    fn refusals_to_wait_carry_retry_after_rounded_up() {
+        let response = SignError::RateLimited(Duration::from_millis(1_200)).into_response();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "2");
+        let response = SignError::QuotaExceeded(QuotaExceeded {
+            limit: 5,
+            retry_after: Duration::from_secs(30),
+        })
+        .into_response();
+        assert_eq!(response.headers()[header::RETRY_AFTER], "30");
     }
 
     #[test]

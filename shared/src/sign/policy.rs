@@ -17,10 +17,13 @@ use std::collections::BTreeSet;
 
 use crate::attribution::Meta;
 use crate::platform::config::{ConfigError, Env};
-use crate::vod::signature::{MAX_VALIDITY_SECS, TaskNotifyMode};
+use crate::vod::signature::{
+    MAX_VALIDITY_SECS, TASK_PRIORITY, TaskNotifyMode, check_procedure as procedure_rule,
+    check_storage_region as region_rule,
+};
 
 /// Default signature validity: 2 hours.
-pub const DEFAULT_VALIDITY_SECS: u64 = 7_200;
+pub(crate) const DEFAULT_VALIDITY_SECS: u64 = 7_200;
 
 /// The deployment's upload policy, from configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,11 +74,11 @@ impl UploadPolicy {
         let task_priority: Option<i8> =
             env.parse_opt("VOD_TASK_PRIORITY", "an integer from -10 to 10")?;
         if let Some(p) = task_priority
-            && !(-10..=10).contains(&p)
+            && !TASK_PRIORITY.contains(i128::from(p))
         {
             return Err(ConfigError::invalid(
                 "VOD_TASK_PRIORITY",
-                format!("must be between -10 and 10, got {p}"),
+                format!("must be {}, got {p}", TASK_PRIORITY.expected()),
             ));
         }
         let validity_secs = check_validity(
@@ -306,33 +309,26 @@ fn printable(key: &str) -> String {
     format!("{short:?}")
 }
 
+/// VOD's `procedure` rule, worded for whoever set `var` (an operator or, for `procedure`, a client).
 fn check_procedure(var: &'static str, value: &str) -> Result<String, ConfigError> {
-    let ok =
-        !value.is_empty() && value.chars().count() <= 128 && !value.chars().any(char::is_control);
-    if ok {
-        Ok(value.to_owned())
-    } else {
-        Err(ConfigError::invalid(
-            var,
-            "a procedure (task-flow template name) must be 1 to 128 characters without control characters",
-        ))
-    }
+    procedure_rule(value)
+        .map(|()| value.to_owned())
+        .map_err(|_| {
+            ConfigError::invalid(
+                var,
+                "a procedure (task-flow template name) must be 1 to 128 characters without control characters",
+            )
+        })
 }
 
+/// VOD's `storageRegion` rule, worded like [`check_procedure`].
 fn check_region(var: &'static str, value: &str) -> Result<String, ConfigError> {
-    let ok = !value.is_empty()
-        && value.len() <= 32
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if ok {
-        Ok(value.to_owned())
-    } else {
-        Err(ConfigError::invalid(
+    region_rule(value).map(|()| value.to_owned()).map_err(|_| {
+        ConfigError::invalid(
             var,
             "a storage region looks like ap-chongqing: 1 to 32 of a-z, 0-9 and '-'",
-        ))
-    }
+        )
+    })
 }
 
 fn check_validity(var: &'static str, secs: u64) -> Result<u64, ConfigError> {

@@ -26,7 +26,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use crate::platform::config::{ConfigError, Env};
 
 /// How long a quota check may hold up a signature before it is skipped.
-pub const QUOTA_TIMEOUT: Duration = Duration::from_secs(1);
+pub(crate) const QUOTA_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// How long after its window a counter is kept (through the table's TTL).
 const KEEP_AFTER_WINDOW_SECS: u64 = 3600;

@@ -47,19 +47,23 @@
 //!
 //! # Errors
 //! [`AuthError`] says which check failed, for logs and metrics, but its messages never contain the
-//! token, a header value or key material, and [`AuthError::reason`] folds the variants into the
-//! five codes clients see.
+//! token, a header value or key material. Which status and challenge a client sees is the use
+//! case's choice, made where it maps its errors to responses.
+
+mod settings;
+mod shape;
 
 use std::fmt;
 use std::time::Duration;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use serde_json::Value;
 
+use self::settings::parse_jwks_url;
+pub use self::settings::{JwtSettings, JwtSettingsError};
+use self::shape::{bearer_token, parse_shape};
 use super::jwks::{JwksCache, Lookup};
 use crate::platform::secret::SecretList;
 
@@ -78,53 +82,13 @@ pub(super) const MAX_KID_BYTES: usize = 256;
 /// Longest accepted `sub`, in bytes.
 const MAX_SUB_BYTES: usize = 128;
 
-/// Slack for the scheme and whitespace around the token in the `Authorization` header.
-const MAX_SCHEME_BYTES: usize = 64;
-
-/// Verification settings, read from the environment by the caller.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct JwtSettings {
-    /// `JWT_JWKS_URL`: where the identity provider publishes its public keys. `https`, or `http`
-    /// to a loopback host. Requires `issuer` and `audience`.
-    pub jwks_url: Option<String>,
-    /// `JWT_ISSUER`: the exact `iss` tokens must carry.
-    pub issuer: Option<String>,
-    /// `JWT_AUDIENCE`: the exact value `aud` must be or contain.
-    pub audience: Option<String>,
-    /// `JWT_LEEWAY_SECONDS`: clock skew tolerated on `exp` and `nbf`, at most [`MAX_LEEWAY_SECS`].
-    pub leeway_secs: u64,
-    /// `UPLOAD_SCOPE`: the scope a token must grant; `None` disables the scope check.
-    pub upload_scope: Option<String>,
-}
-
-/// Why [`JwtSettings`] were refused. [`JwtSettingsError::var`] names the variable to fix.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum JwtSettingsError {
-    /// The leeway exceeds [`MAX_LEEWAY_SECS`].
-    #[error("must be at most {MAX_LEEWAY_SECS} seconds, got {0}")]
-    LeewayTooLarge(u64),
-    /// The JWKS URL does not parse.
-    #[error("is not a valid absolute URL")]
-    JwksUrlInvalid,
-    /// The JWKS URL is neither `https` nor `http` to a loopback host.
-    #[error("must use https (http is allowed only for 127.0.0.0/8, ::1 or localhost)")]
-    JwksUrlNotHttps,
-    /// The JWKS URL carries a user name or password, which would end up in logs.
-    #[error("must not contain a user name or password")]
-    JwksUrlCredentials,
-    /// A JWKS URL is set without an issuer.
-    #[error("is required when JWT_JWKS_URL is set")]
-    IssuerRequired,
-    /// A JWKS URL is set without an audience.
-    #[error("is required when JWT_JWKS_URL is set")]
-    AudienceRequired,
-    /// The issuer or audience is set but blank; the field names the variable.
-    #[error("must not be blank")]
-    Blank(&'static str),
-    /// The HTTP client for JWKS downloads could not be built.
-    #[error("could not build the HTTP client for JWKS downloads")]
-    HttpClient,
-}
+/// The accepted algorithms; a verifier holds one `Validation` for each, in this order.
+const ALGORITHMS: [Algorithm; 4] = [
+    Algorithm::HS256,
+    Algorithm::RS256,
+    Algorithm::ES256,
+    Algorithm::EdDSA,
+];
 
 /// Why a request was not authenticated. Display text is short and never echoes the token.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -181,38 +145,6 @@ pub enum AuthError {
 }
 
 impl AuthError {
-    /// The error code clients see: `missing_token`, `invalid_token`, `token_expired`,
-    /// `insufficient_scope` or `unavailable`.
-    pub fn reason(&self) -> &'static str {
-        match self {
-            Self::Missing => "missing_token",
-            Self::Expired => "token_expired",
-            Self::InsufficientScope => "insufficient_scope",
-            Self::JwksUnavailable => "unavailable",
-            Self::NotBearer
-            | Self::TooLong
-            | Self::Malformed
-            | Self::UnsupportedAlgorithm
-            | Self::MissingKid
-            | Self::UnknownKey
-            | Self::BadSignature
-            | Self::NotYetValid
-            | Self::WrongIssuer
-            | Self::WrongAudience
-            | Self::MissingClaim(_)
-            | Self::BadClaim(_) => "invalid_token",
-        }
-    }
-
-    /// The HTTP status: 401, 403 for a missing scope, 503 when keys are unavailable.
-    pub fn status(&self) -> u16 {
-        match self {
-            Self::InsufficientScope => 403,
-            Self::JwksUnavailable => 503,
-            _ => 401,
-        }
-    }
-
     fn from_jsonwebtoken(error: &jsonwebtoken::errors::Error) -> Self {
         match error.kind() {
             ErrorKind::InvalidSignature => Self::BadSignature,
@@ -277,7 +209,8 @@ pub struct Caller {
 
 /// Verifies bearer tokens. Build once at start-up and share it behind an `Arc`.
 pub struct JwtVerifier {
-    validation: Validation,
+    /// One per entry of [`ALGORITHMS`], built once: decoding never clones a `Validation`.
+    validations: [Validation; 4],
     upload_scope: Option<String>,
     jwks: Option<JwksCache>,
 }
@@ -348,9 +281,14 @@ impl JwtVerifier {
             None => validation.validate_aud = false,
         }
         validation.set_required_spec_claims(&required);
+        let validations = ALGORITHMS.map(|alg| {
+            let mut validation = validation.clone();
+            validation.algorithms = vec![alg];
+            validation
+        });
 
         Ok(Self {
-            validation,
+            validations,
             upload_scope,
             jwks,
         })
@@ -429,9 +367,12 @@ impl JwtVerifier {
     /// Checks the signature with `key` under exactly `alg`, then the time, issuer and audience
     /// claims (`jsonwebtoken` checks the signature first).
     fn decode(&self, token: &str, key: &DecodingKey, alg: Algorithm) -> Result<Claims, AuthError> {
-        let mut validation = self.validation.clone();
-        validation.algorithms = vec![alg];
-        jsonwebtoken::decode::<Claims>(token, key, &validation)
+        let validation = ALGORITHMS
+            .iter()
+            .position(|accepted| *accepted == alg)
+            .map(|index| &self.validations[index])
+            .ok_or(AuthError::UnsupportedAlgorithm)?;
+        jsonwebtoken::decode::<Claims>(token, key, validation)
             .map(|data| data.claims)
             .map_err(|error| AuthError::from_jsonwebtoken(&error))
     }
@@ -466,94 +407,6 @@ struct Claims {
     iss: Option<Value>,
     scope: Option<Value>,
     scp: Option<Value>,
-}
-
-/// The header fields read before choosing a key. Derived, so a repeated `alg` or `kid` fails.
-#[derive(Deserialize)]
-struct RawHeader {
-    alg: String,
-    kid: Option<String>,
-}
-
-/// The parts of a structurally valid token's header that select the key.
-#[derive(Debug)]
-struct TokenHeader {
-    alg: Algorithm,
-    kid: Option<String>,
-}
-
-/// Extracts the token from `Bearer <token>` (scheme case-insensitive, surrounding blanks ignored).
-fn bearer_token(header: Option<&str>) -> Result<&str, AuthError> {
-    let header = header.ok_or(AuthError::Missing)?;
-    if header.len() > MAX_TOKEN_BYTES + MAX_SCHEME_BYTES {
-        return Err(AuthError::TooLong);
-    }
-    let header = header.trim_ascii();
-    if header.is_empty() {
-        return Err(AuthError::Missing);
-    }
-    let (scheme, rest) = header.split_once([' ', '\t']).unwrap_or((header, ""));
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return Err(AuthError::NotBearer);
-    }
-    let token = rest.trim_ascii();
-    if token.is_empty() {
-        return Err(AuthError::Missing);
-    }
-    if token.len() > MAX_TOKEN_BYTES {
-        return Err(AuthError::TooLong);
-    }
-    Ok(token)
-}
-
-/// Checks the compact serialisation by hand (three non-empty unpadded base64url segments, header
-/// and payload JSON objects) and reads `alg` and `kid`.
-fn parse_shape(token: &str) -> Result<TokenHeader, AuthError> {
-    let mut segments = token.split('.');
-    let (Some(header), Some(payload), Some(signature), None) = (
-        segments.next(),
-        segments.next(),
-        segments.next(),
-        segments.next(),
-    ) else {
-        return Err(AuthError::Malformed);
-    };
-    if [header, payload, signature]
-        .iter()
-        .any(|segment| segment.is_empty() || !segment.bytes().all(is_base64url))
-    {
-        return Err(AuthError::Malformed);
-    }
-    let header = decode_json_object(header)?;
-    decode_json_object(payload)?;
-    let header: RawHeader = serde_json::from_slice(&header).map_err(|_| AuthError::Malformed)?;
-    let alg = match header.alg.as_str() {
-        "HS256" => Algorithm::HS256,
-        "RS256" => Algorithm::RS256,
-        "ES256" => Algorithm::ES256,
-        "EdDSA" => Algorithm::EdDSA,
-        _ => return Err(AuthError::UnsupportedAlgorithm),
-    };
-    Ok(TokenHeader {
-        alg,
-        kid: header.kid,
-    })
-}
-
-fn is_base64url(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_'
-}
-
-/// Decodes a segment that must hold a JSON object (not an array, which serde would also map onto
-/// a struct).
-fn decode_json_object(segment: &str) -> Result<Vec<u8>, AuthError> {
-    let bytes = URL_SAFE_NO_PAD
-        .decode(segment)
-        .map_err(|_| AuthError::Malformed)?;
-    match bytes.iter().find(|byte| !byte.is_ascii_whitespace()) {
-        Some(b'{') => Ok(bytes),
-        _ => Err(AuthError::Malformed),
-    }
 }
 
 /// Whether `required` is a whole space-separated word of `scope`, or of `scp` (an array of
@@ -595,272 +448,5 @@ fn check_scope(
     }
 }
 
-/// Parses and vets the JWKS URL: absolute, no credentials, `https` unless the host is loopback.
-fn parse_jwks_url(raw: &str) -> Result<reqwest::Url, JwtSettingsError> {
-    let url = reqwest::Url::parse(raw).map_err(|_| JwtSettingsError::JwksUrlInvalid)?;
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(JwtSettingsError::JwksUrlCredentials);
-    }
-    match url.scheme() {
-        "https" if url.host_str().is_some() => Ok(url),
-        "http" if is_loopback(&url) => Ok(url),
-        _ => Err(JwtSettingsError::JwksUrlNotHttps),
-    }
-}
-
-fn is_loopback(url: &reqwest::Url) -> bool {
-    let Some(host) = url.host_str() else {
-        return false;
-    };
-    if host.eq_ignore_ascii_case("localhost") {
-        return true;
-    }
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host.parse::<std::net::IpAddr>()
-        .is_ok_and(|ip| ip.is_loopback())
-}
-
-impl JwtSettingsError {
-    /// The environment variable to fix.
-    pub fn var(&self) -> &'static str {
-        match self {
-            Self::LeewayTooLarge(_) => "JWT_LEEWAY_SECONDS",
-            Self::JwksUrlInvalid
-            | Self::JwksUrlNotHttps
-            | Self::JwksUrlCredentials
-            | Self::HttpClient => "JWT_JWKS_URL",
-            Self::IssuerRequired => "JWT_ISSUER",
-            Self::AudienceRequired => "JWT_AUDIENCE",
-            Self::Blank(var) => var,
-        }
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use proptest::prelude::*;
-
-    use super::*;
-
-    fn jwks_settings(url: &str) -> JwtSettings {
-        JwtSettings {
-            jwks_url: Some(url.to_owned()),
-            issuer: Some("https://issuer.example".to_owned()),
-            audience: Some("vodgate".to_owned()),
-            ..JwtSettings::default()
-        }
-    }
-
-    fn settings_error(settings: JwtSettings) -> JwtSettingsError {
-        match JwtVerifier::new(settings) {
-            Ok(_) => panic!("settings were accepted"),
-            Err(error) => error,
-        }
-    }
-
-    #[test]
-    fn leeway_is_capped() {
-        let settings = |leeway_secs| JwtSettings {
-            leeway_secs,
-            ..JwtSettings::default()
-        };
-        assert!(JwtVerifier::new(settings(60)).is_ok());
-        let error = settings_error(settings(61));
-        assert_eq!(error, JwtSettingsError::LeewayTooLarge(61));
-        assert_eq!(error.var(), "JWT_LEEWAY_SECONDS");
-    }
-
-    #[test]
-    fn jwks_url_must_parse() {
-        let error = settings_error(jwks_settings("not a url"));
-        assert_eq!(error, JwtSettingsError::JwksUrlInvalid);
-        assert_eq!(error.var(), "JWT_JWKS_URL");
-        assert_eq!(
-            settings_error(jwks_settings("/relative/jwks.json")),
-            JwtSettingsError::JwksUrlInvalid
-        );
-    }
-
-    #[test]
-    fn jwks_url_must_be_https_unless_loopback() {
-        for url in [
-            "http://idp.example/jwks.json",
-            "http://10.0.0.1/jwks.json",
-            "http://localhost.evil.example/jwks.json",
-            "http://[::2]/jwks.json",
-            "ftp://127.0.0.1/jwks.json",
-            "file:///etc/jwks.json",
-        ] {
-            assert_eq!(
-                settings_error(jwks_settings(url)),
-                JwtSettingsError::JwksUrlNotHttps,
-                "{url}"
-            );
-        }
-        for url in [
-            "https://idp.example/.well-known/jwks.json",
-            "http://127.0.0.1:8080/jwks.json",
-            "http://127.1.2.3/jwks.json",
-            "http://[::1]:9000/jwks.json",
-            "http://LOCALHOST/jwks.json",
-        ] {
-            assert!(JwtVerifier::new(jwks_settings(url)).is_ok(), "{url}");
-        }
-    }
-
-    #[test]
-    fn jwks_url_must_not_carry_credentials() {
-        let error = settings_error(jwks_settings("https://user:pw@idp.example/jwks.json"));
-        assert_eq!(error, JwtSettingsError::JwksUrlCredentials);
-        assert!(!error.to_string().contains("pw"));
-    }
-
-    #[test]
-    fn jwks_requires_issuer_and_audience() {
-        let mut settings = jwks_settings("https://idp.example/jwks.json");
-        settings.issuer = None;
-        let error = settings_error(settings);
-        assert_eq!(error, JwtSettingsError::IssuerRequired);
-        assert_eq!(error.var(), "JWT_ISSUER");
-
-        let mut settings = jwks_settings("https://idp.example/jwks.json");
-        settings.audience = None;
-        let error = settings_error(settings);
-        assert_eq!(error, JwtSettingsError::AudienceRequired);
-        assert_eq!(error.var(), "JWT_AUDIENCE");
-    }
-
-    #[test]
-    fn issuer_and_audience_must_not_be_blank() {
-        let mut settings = jwks_settings("https://idp.example/jwks.json");
-        settings.issuer = Some(" ".to_owned());
-        assert_eq!(
-            settings_error(settings),
-            JwtSettingsError::Blank("JWT_ISSUER")
-        );
-        let settings = JwtSettings {
-            audience: Some(String::new()),
-            ..JwtSettings::default()
-        };
-        assert_eq!(
-            settings_error(settings),
-            JwtSettingsError::Blank("JWT_AUDIENCE")
-        );
-    }
-
-    #[test]
-    fn scope_must_be_a_whole_word() {
-        let string = |s: &str| Value::String(s.to_owned());
-        let ok = |scope: Option<Value>, scp: Option<Value>| {
-            check_scope(scope.as_ref(), scp.as_ref(), "vod:upload")
-        };
-        assert_eq!(ok(Some(string("vod:upload")), None), Ok(()));
-        assert_eq!(ok(Some(string("openid vod:upload profile")), None), Ok(()));
-        assert_eq!(
-            ok(None, Some(serde_json::json!(["a", "vod:upload"]))),
-            Ok(())
-        );
-        assert_eq!(ok(None, Some(string("a vod:upload"))), Ok(()));
-        for denied in [
-            ok(None, None),
-            ok(Some(string("vod:uploader")), None),
-            ok(Some(string("vod:upload:all")), None),
-            ok(Some(string("xvod:upload")), None),
-            ok(Some(string("VOD:UPLOAD")), None),
-            ok(Some(string("vod:upload,other")), None),
-            ok(Some(string("")), None),
-            ok(None, Some(serde_json::json!(["vod:upload openid"]))),
-            ok(None, Some(serde_json::json!([]))),
-        ] {
-            assert_eq!(denied, Err(AuthError::InsufficientScope));
-        }
-        assert_eq!(
-            ok(Some(serde_json::json!(["vod:upload"])), None),
-            Err(AuthError::BadClaim("scope"))
-        );
-        assert_eq!(
-            ok(None, Some(serde_json::json!(["vod:upload", 1]))),
-            Err(AuthError::BadClaim("scp"))
-        );
-        assert_eq!(
-            check_scope(Some(&string("a  b")), None, ""),
-            Err(AuthError::InsufficientScope)
-        );
-    }
-
-    #[test]
-    fn bearer_header_parsing() {
-        assert_eq!(bearer_token(None), Err(AuthError::Missing));
-        assert_eq!(bearer_token(Some("")), Err(AuthError::Missing));
-        assert_eq!(bearer_token(Some("Bearer")), Err(AuthError::Missing));
-        assert_eq!(bearer_token(Some("Bearer   ")), Err(AuthError::Missing));
-        assert_eq!(bearer_token(Some("Basic abc")), Err(AuthError::NotBearer));
-        assert_eq!(bearer_token(Some("Bearerabc")), Err(AuthError::NotBearer));
-        assert_eq!(bearer_token(Some("bearer a.b.c")), Ok("a.b.c"));
-        assert_eq!(bearer_token(Some(" BEARER\t a.b.c ")), Ok("a.b.c"));
-        let long = format!("Bearer {}", "a".repeat(MAX_TOKEN_BYTES + 1));
-        assert_eq!(bearer_token(Some(&long)), Err(AuthError::TooLong));
-    }
-
-    #[test]
-    fn reasons_and_statuses() {
-        assert_eq!(AuthError::Missing.reason(), "missing_token");
-        assert_eq!(AuthError::Missing.status(), 401);
-        assert_eq!(AuthError::BadSignature.reason(), "invalid_token");
-        assert_eq!(AuthError::Expired.reason(), "token_expired");
-        assert_eq!(AuthError::Expired.status(), 401);
-        assert_eq!(AuthError::InsufficientScope.reason(), "insufficient_scope");
-        assert_eq!(AuthError::InsufficientScope.status(), 403);
-        assert_eq!(AuthError::JwksUnavailable.reason(), "unavailable");
-        assert_eq!(AuthError::JwksUnavailable.status(), 503);
-    }
-
-    proptest! {
-        #[test]
-        fn header_and_shape_checks_never_panic(header in any::<String>()) {
-            if let Ok(token) = bearer_token(Some(&header)) {
-                prop_assert!(!token.is_empty() && token.len() <= MAX_TOKEN_BYTES);
-                let _ = parse_shape(token);
-            }
-            let _ = parse_shape(&header);
-        }
-
-        #[test]
-        fn a_bearer_token_is_returned_as_sent(
-            scheme in "(?i:bearer)",
-            token in "[A-Za-z0-9._~+/=-]{1,300}",
-            blanks in "[ \t]{1,3}",
-        ) {
-            let header = format!("{blanks}{scheme}{blanks}{token}{blanks}");
-            prop_assert_eq!(bearer_token(Some(&header)), Ok(token.as_str()));
-        }
-
-        #[test]
-        fn well_shaped_tokens_yield_their_algorithm(
-            alg in prop::sample::select(vec!["HS256", "RS256", "ES256", "EdDSA", "none", "HS384"]),
-            kid in proptest::option::of("[ -~]{0,20}"),
-            payload in crate::vod::callback::tests::json_value(),
-        ) {
-            let mut header = serde_json::json!({"alg": alg});
-            if let Some(kid) = &kid {
-                header["kid"] = Value::from(kid.as_str());
-            }
-            let payload = serde_json::json!({"data": payload});
-            let token = format!(
-                "{}.{}.c2ln",
-                URL_SAFE_NO_PAD.encode(header.to_string()),
-                URL_SAFE_NO_PAD.encode(payload.to_string()),
-            );
-            match parse_shape(&token) {
-                Ok(parsed) => {
-                    prop_assert_eq!(format!("{:?}", parsed.alg), alg);
-                    prop_assert_eq!(parsed.kid, kid);
-                }
-                Err(error) => {
-                    prop_assert!(["none", "HS384"].contains(&alg));
-                    prop_assert_eq!(error, AuthError::UnsupportedAlgorithm);
-                }
-            }
-        }
-    }
-}
+mod tests;
