@@ -285,7 +285,7 @@ fn rejected(result: Result<Caller, AuthError>, expected: AuthError) {
 /// The reason and status a client of `sign` sees for `error`.
 fn seen(error: &AuthError) -> (&'static str, u16) {
     let api = ApiError::from(SignError::Auth(error.clone()));
-    (api.reason, api.status.as_u16())
+    (api.reason(), api.status().as_u16())
 }
 
 #[track_caller]

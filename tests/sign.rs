@@ -2,8 +2,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::{Spawned, eventually, hs256, now, upload_token};
 use serde_json::{Value, json};
 use vodgate::vod::signature::{MacCheck, inspect};

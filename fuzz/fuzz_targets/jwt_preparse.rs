@@ -106,8 +106,8 @@ fn check(authorization: &str) -> Result<Caller, AuthError> {
     match &result {
         Err(error) => {
             let api = ApiError::from(SignError::Auth(error.clone()));
-            assert!(matches!(api.status.as_u16(), 401 | 403 | 503), "{error:?}");
-            assert!(!api.reason.is_empty());
+            assert!(matches!(api.status().as_u16(), 401 | 403 | 503), "{error:?}");
+            assert!(!api.reason().is_empty());
         }
         Ok(caller) => verified(authorization, caller),
     }

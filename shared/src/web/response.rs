@@ -36,6 +36,16 @@ impl ApiError {
             www_authenticate: None,
         }
     }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The stable reason clients branch on (the envelope's `error`).
+    pub fn reason(&self) -> &'static str {
+        self.reason
+    }
 }
 
 #[derive(Serialize)]
