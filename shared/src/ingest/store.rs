@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 
 use super::envelope::{Envelope, Uploader};
-use super::sink::{Record, Sink, SinkError, Stored};
+use super::sink::{Record, Sink, SinkError, Stored, Unavailable};
 use crate::attribution;
 use crate::platform::config::{ConfigError, Env};
 use crate::platform::secret::SecretList;
@@ -79,10 +79,10 @@ pub async fn store_envelope(
     let stored = tokio::time::timeout(timeout, sink.store(&record)).await;
     let latency = started.elapsed();
     let result = stored.unwrap_or_else(|_| {
-        Err(SinkError::Unavailable(format!(
-            "no answer within {} ms",
-            timeout.as_millis()
-        )))
+        Err(SinkError::unavailable(
+            Unavailable::TimedOut,
+            format!("no answer within {} ms", timeout.as_millis()),
+        ))
     });
     (result, latency)
 }

@@ -40,7 +40,7 @@ use time::OffsetDateTime;
 
 mod config;
 
-use crate::ingest::sink::{Sink, SinkError, Stored};
+use crate::ingest::sink::{Sink, Stored};
 use crate::ingest::{envelope_for, store_envelope, store_timeout};
 use crate::platform::config::{ConfigError, Env};
 use crate::platform::keys::{KeySet, Keys, SecretsManager, StartError};
@@ -182,7 +182,7 @@ impl From<PullError> for lambda_http::lambda_runtime::Diagnostic {
             error_type: format!(
                 "PullError.{}",
                 error.error.code().unwrap_or(match error.error {
-                    VodApiError::Network { .. } => "Network",
+                    VodApiError::Network { .. } | VodApiError::OutOfTime { .. } => "Network",
                     VodApiError::Status { .. } => "Status",
                     _ => "Decode",
                 })
@@ -344,7 +344,7 @@ impl Puller {
             Ok(pulled) => pulled,
             // The deadline cut a long poll short: time is up, VOD is fine. Whatever VOD put in
             // that answer is redelivered in 30 s.
-            Err(VodApiError::Network { .. })
+            Err(VodApiError::Network { .. } | VodApiError::OutOfTime { .. })
                 if Instant::now() + Duration::from_millis(5) >= pull_until =>
             {
                 return Ok(PullReport::default());
@@ -465,7 +465,7 @@ impl Puller {
             Err(error) => {
                 tracing::warn!(id = %envelope.id, %event_type, %error, "pulled event not stored; VOD will deliver it again");
                 Outcome::Failed {
-                    sink_unavailable: matches!(error, SinkError::Unavailable(_)),
+                    sink_unavailable: error.unavailable_kind().is_some(),
                 }
             }
         }

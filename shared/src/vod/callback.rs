@@ -105,24 +105,6 @@ pub enum CallbackError {
     },
 }
 
-impl CallbackError {
-    /// HTTP status for the response: 413 for [`CallbackError::TooLarge`], otherwise 400.
-    pub fn status(&self) -> u16 {
-        match self {
-            Self::TooLarge { .. } => 413,
-            _ => 400,
-        }
-    }
-
-    /// Machine-readable reason for the response body: `payload_too_large` or `bad_request`.
-    pub fn reason(&self) -> &'static str {
-        match self {
-            Self::TooLarge { .. } => "payload_too_large",
-            _ => "bad_request",
-        }
-    }
-}
-
 /// Typed view of the payloads the service reads; everything else is [`Payload::Other`].
 #[derive(Debug, Clone, PartialEq)]
 pub enum Payload {

@@ -11,11 +11,10 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::{Record, SinkError, Stored, compress};
+use super::{Record, SinkError, Stored, aws_error, compress};
 
 /// The largest item we write: DynamoDB's 400 KB limit less a margin for its size accounting.
 const MAX_ITEM_SIZE: usize = 380_000;
@@ -113,10 +112,7 @@ impl DynamoDbSink {
             {
                 Ok(Stored::Duplicate)
             }
-            Err(error) => Err(SinkError::Unavailable(format!(
-                "DynamoDB: {}",
-                DisplayErrorContext(error)
-            ))),
+            Err(error) => Err(aws_error("DynamoDB", error)),
         }
     }
 }

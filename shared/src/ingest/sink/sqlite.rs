@@ -25,9 +25,9 @@ use std::sync::mpsc::{SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, ErrorCode, params};
 
-use super::{Record, SinkError, Stored};
+use super::{Record, SinkError, Stored, Unavailable};
 
 /// How long a write waits for another connection's lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(2);
@@ -107,7 +107,10 @@ impl SqliteSink {
     pub fn open(path: &Path) -> Result<Self, SinkError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|e| {
-                SinkError::Unavailable(format!("cannot create {}: {e}", parent.display()))
+                SinkError::unavailable(
+                    Unavailable::Failed,
+                    format!("cannot create {}: {e}", parent.display()),
+                )
             })?;
         }
         let writer = connect(path)?;
@@ -117,10 +120,13 @@ impl SqliteSink {
             .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
             .map_err(unavailable)?;
         if !mode.eq_ignore_ascii_case("wal") {
-            return Err(SinkError::Unavailable(format!(
-                "{} cannot use write-ahead logging (journal_mode is {mode})",
-                path.display()
-            )));
+            return Err(SinkError::unavailable(
+                Unavailable::Failed,
+                format!(
+                    "{} cannot use write-ahead logging (journal_mode is {mode})",
+                    path.display()
+                ),
+            ));
         }
         writer.execute_batch(SCHEMA).map_err(unavailable)?;
         let reader = connect(path)?;
@@ -136,7 +142,12 @@ impl SqliteSink {
                     let _ = write.done.send(insert(&writer, &write.row));
                 }
             })
-            .map_err(|e| SinkError::Unavailable(format!("cannot start the SQLite writer: {e}")))?;
+            .map_err(|e| {
+                SinkError::unavailable(
+                    Unavailable::Failed,
+                    format!("cannot start the SQLite writer: {e}"),
+                )
+            })?;
         Ok(Self {
             writer: queue,
             reader: Arc::new(Mutex::new(reader)),
@@ -163,15 +174,19 @@ impl SqliteSink {
         self.writer
             .try_send(Write { row, done })
             .map_err(|e| match e {
-                TrySendError::Full(_) => SinkError::Unavailable(format!(
-                    "{WRITE_QUEUE} SQLite writes are already waiting"
-                )),
+                TrySendError::Full(_) => SinkError::unavailable(
+                    Unavailable::Busy,
+                    format!("{WRITE_QUEUE} SQLite writes are already waiting"),
+                ),
                 TrySendError::Disconnected(_) => {
-                    SinkError::Unavailable("the SQLite writer has stopped".to_owned())
+                    SinkError::unavailable(Unavailable::Failed, "the SQLite writer has stopped")
                 }
             })?;
         let changed = outcome.await.map_err(|_| {
-            SinkError::Unavailable("the SQLite writer stopped before the write".to_owned())
+            SinkError::unavailable(
+                Unavailable::Failed,
+                "the SQLite writer stopped before the write",
+            )
         })??;
         Ok(if changed == 0 {
             Stored::Duplicate
@@ -251,7 +266,14 @@ fn lock(connection: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
 /// Busy, locked, I/O, full disk, corruption: all worth a retry from VOD's side, none a reason to
 /// drop the event.
 fn unavailable(error: rusqlite::Error) -> SinkError {
-    SinkError::Unavailable(format!("SQLite: {error}"))
+    let kind = match error.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => Unavailable::Busy,
+        Some(ErrorCode::CannotOpen | ErrorCode::PermissionDenied | ErrorCode::ReadOnly) => {
+            Unavailable::Refused
+        }
+        _ => Unavailable::Failed,
+    };
+    SinkError::unavailable(kind, format!("SQLite: {error}"))
 }
 
 #[cfg(test)]
@@ -350,7 +372,7 @@ mod tests {
         assert_eq!(sink.store(&stored).await.unwrap(), Stored::Duplicate);
         let fresh = record("vod_00000000000000000000000000000002", r#"{"n":2}"#);
         let err = sink.store(&fresh).await.unwrap_err();
-        assert!(matches!(err, SinkError::Unavailable(_)), "{err}");
+        assert_eq!(err.unavailable_kind(), Some(Unavailable::Busy), "{err}");
         other.execute_batch("ROLLBACK").unwrap();
         assert_eq!(sink.store(&fresh).await.unwrap(), Stored::New);
     }
@@ -380,6 +402,6 @@ mod tests {
     fn an_unopenable_path_is_unavailable() {
         let dir = tempfile::tempdir().unwrap();
         let err = SqliteSink::open(dir.path()).unwrap_err();
-        assert!(matches!(err, SinkError::Unavailable(_)), "{err}");
+        assert!(err.unavailable_kind().is_some(), "{err}");
     }
 }

@@ -24,7 +24,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use tokio::sync::OnceCell;
 
-use super::{Record, SinkError, Stored, compress};
+use super::{Record, SinkError, Stored, Unavailable, aws_error, compress};
 
 /// SQS's default (and historical maximum) message size, and what we assume when the queue's own
 /// limit cannot be read.
@@ -105,7 +105,9 @@ impl SqsSink {
                 .data_type("String")
                 .string_value(value)
                 .build()
-                .map_err(|e| SinkError::Unavailable(DisplayErrorContext(e).to_string()))?;
+                .map_err(|e| {
+                    SinkError::unavailable(Unavailable::Failed, DisplayErrorContext(e).to_string())
+                })?;
             request = request.message_attributes(name, value);
         }
         if self.fifo {
@@ -113,10 +115,7 @@ impl SqsSink {
                 .message_group_id(group_id(record))
                 .message_deduplication_id(record.id);
         }
-        request
-            .send()
-            .await
-            .map_err(|e| SinkError::Unavailable(format!("SQS: {}", DisplayErrorContext(e))))?;
+        request.send().await.map_err(|e| aws_error("SQS", e))?;
         Ok(Stored::New)
     }
 

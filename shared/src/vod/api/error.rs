@@ -15,8 +15,14 @@ pub enum VodApiError {
     #[error("VOD {action}: no answer: {detail}")]
     Network {
         action: &'static str,
+        /// Which way the attempt failed.
+        failure: NetworkFailure,
+        /// The cause chain, for people.
         detail: String,
     },
+    /// The call's budget ran out before an attempt could start.
+    #[error("VOD {action}: no answer: no time left in this call's budget")]
+    OutOfTime { action: &'static str },
     /// A non-200 status without an error body (a proxy or load balancer in between).
     #[error("VOD {action}: HTTP {status} without an API error")]
     Status { action: &'static str, status: u16 },
@@ -44,7 +50,7 @@ impl VodApiError {
             Self::Api { code, .. } => {
                 code.starts_with("RequestLimitExceeded") || code.starts_with("InternalError")
             }
-            Self::Network { .. } => true,
+            Self::Network { .. } | Self::OutOfTime { .. } => true,
             Self::Status { status, .. } => *status >= 500 || *status == 429,
             Self::Decode { .. } => false,
         }
@@ -56,4 +62,15 @@ impl VodApiError {
         self.code()
             .is_some_and(|code| code.starts_with("InvalidParameter"))
     }
+}
+
+/// How an attempt got no answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NetworkFailure {
+    /// The attempt's timeout passed first.
+    TimedOut,
+    /// No connection: refused, unreachable, DNS, TLS.
+    Connect,
+    /// The connection failed later (reset, a broken body).
+    Other,
 }

@@ -36,7 +36,7 @@ use crate::platform::secret::Secret;
 use crate::vod::tc3;
 
 pub use config::{EventConfig, EventConfigChange, Mode, Switch};
-pub use error::VodApiError;
+pub use error::{NetworkFailure, VodApiError};
 pub use events::PulledEvents;
 pub use retry::{Budget, RetryPolicy};
 
@@ -287,10 +287,7 @@ impl VodApi {
             .attempt_timeout
             .min(budget.until.saturating_duration_since(Instant::now()));
         if timeout.is_zero() {
-            return Err(VodApiError::Network {
-                action,
-                detail: "no time left in this call's budget".into(),
-            });
+            return Err(VodApiError::OutOfTime { action });
         }
         let (payload, headers) = self.signed_request(credentials, action, body);
         let mut request = self
@@ -303,6 +300,13 @@ impl VodApi {
         }
         let network = |e: reqwest::Error| VodApiError::Network {
             action,
+            failure: if e.is_timeout() {
+                NetworkFailure::TimedOut
+            } else if e.is_connect() {
+                NetworkFailure::Connect
+            } else {
+                NetworkFailure::Other
+            },
             detail: describe_reqwest(&e),
         };
         let mut response = request.send().await.map_err(network)?;

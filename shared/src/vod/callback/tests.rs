@@ -415,7 +415,7 @@ fn typed_fields_of_the_wrong_type_do_not_reject() {
 }
 
 #[test]
-fn oversized_bodies_are_413() {
+fn oversized_bodies_are_too_large() {
     let mut body = br#"{"EventType":"NewFileUpload","Pad":""#.to_vec();
     body.resize(MAX_CALLBACK_BYTES, b'a');
     body.extend_from_slice(br#""}"#);
@@ -427,7 +427,6 @@ fn oversized_bodies_are_413() {
             limit: MAX_CALLBACK_BYTES
         }
     );
-    assert_eq!((err.status(), err.reason()), (413, "payload_too_large"));
 }
 
 #[test]
@@ -439,7 +438,7 @@ fn a_body_of_exactly_the_limit_is_accepted() {
 }
 
 #[test]
-fn malformed_bodies_are_400_with_clear_messages() {
+fn malformed_bodies_are_refused_with_clear_messages() {
     let too_deep = format!(
         r#"{{"EventType":"X","Deep":{}{}}}"#,
         "[".repeat(MAX_NESTING_DEPTH),
@@ -485,7 +484,6 @@ fn malformed_bodies_are_400_with_clear_messages() {
     for (body, expected) in cases {
         let err = parse(body).expect_err("refused");
         assert_eq!(err, expected);
-        assert_eq!((err.status(), err.reason()), (400, "bad_request"));
     }
 }
 
@@ -503,14 +501,13 @@ fn nesting_at_the_limit_is_accepted_and_brackets_in_strings_do_not_count() {
 }
 
 #[test]
-fn invalid_json_is_400_without_echoing_the_body() {
+fn invalid_json_is_refused_without_echoing_the_body() {
     let err = parse(br#"{"EventType": "secret-token-value" "#).expect_err("refused");
     let CallbackError::InvalidJson { detail } = &err else {
         panic!("expected InvalidJson, got {err:?}");
     };
     assert!(detail.contains("line 1"), "{detail}");
     assert!(!err.to_string().contains("secret-token-value"), "{err}");
-    assert_eq!(err.status(), 400);
     let err = parse(b"{\"EventType\": tru}").expect_err("refused");
     assert!(
         err.to_string()
