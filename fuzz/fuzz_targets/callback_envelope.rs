@@ -29,7 +29,7 @@ fuzz_target!(|data: &[u8]| {
     );
     let _ = (callback.sign(), callback.t(), callback.event_handle());
 
-    let envelope = Envelope::build(&callback, None, OffsetDateTime::UNIX_EPOCH);
+    let envelope = Envelope::build(callback.clone(), None, OffsetDateTime::UNIX_EPOCH);
     let id = event_id(&callback);
     assert_eq!(envelope.id, id);
     let hex = id.strip_prefix("vod_").expect("vod_ prefix");

@@ -78,22 +78,23 @@ pub struct Envelope {
 }
 
 impl Envelope {
-    /// Builds the envelope of a parsed callback. `received_at` is converted to UTC and truncated
-    /// to whole seconds.
+    /// Builds the envelope of a parsed callback, whose body becomes the envelope's `event` (moved,
+    /// not copied: a body may be a megabyte). `received_at` is converted to UTC and truncated to
+    /// whole seconds.
     pub fn build(
-        callback: &Callback,
+        callback: Callback,
         uploader: Option<Uploader>,
         received_at: OffsetDateTime,
     ) -> Self {
         Self {
-            id: event_id(callback),
+            id: event_id(&callback),
             event_type: callback.event_type().to_owned(),
             file_id: callback.file_id(),
             task_id: callback.task_id(),
             uploader,
             received_at: whole_seconds_utc(received_at),
             format: callback.format(),
-            event: event_body(callback),
+            event: callback.into_event(),
         }
     }
 
@@ -116,15 +117,6 @@ pub fn event_id(callback: &Callback) -> String {
     canonical.push(b'}');
     let digest = Sha256::digest(&canonical);
     format!("vod_{}", hex::encode(&digest[..16]))
-}
-
-fn event_body(callback: &Callback) -> Map<String, Value> {
-    callback
-        .body()
-        .iter()
-        .filter(|(key, _)| !DELIVERY_KEYS.contains(&key.as_str()))
-        .map(|(key, value)| (key.clone(), value.clone()))
-        .collect()
 }
 
 /// Members of an object, null-valued ones removed, sorted by the UTF-8 bytes of their keys.

@@ -51,7 +51,7 @@ const MAX_RETENTION_DAYS: u32 = 3650;
 const SINK_FORMS: &str = "sqs:<queue url>, dynamodb:<table name> or sqlite:<path>";
 
 /// What a sink stores: the envelope JSON plus the attributes sinks index by. Built by the caller.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub struct Record<'a> {
     /// `"vod_"` + 32 hex digits; deterministic per event, so a redelivery has the same id.
     pub id: &'a str,
@@ -65,8 +65,9 @@ pub struct Record<'a> {
     pub received_at: &'a str,
     /// The same instant in seconds since the Unix epoch.
     pub received_at_unix: i64,
-    /// The whole envelope, already serialised (may be up to ~1.1 MiB).
-    pub envelope_json: &'a str,
+    /// The whole envelope, already serialised (may be up to ~1.1 MiB). Owned, so that a sink
+    /// hands it on (to its writer thread, or into the SDK's request) without copying it.
+    pub envelope_json: String,
 }
 
 /// What a successful [`Sink::store`] did.
@@ -243,7 +244,7 @@ impl Sink {
     /// wait (the events function's `EVENT_STORE_TIMEOUT_SECONDS`); a write that completes after
     /// the caller gave up is harmless, because the retry finds it (a duplicate, or a
     /// deduplicated message).
-    pub async fn store(&self, record: &Record<'_>) -> Result<Stored, SinkError> {
+    pub async fn store(&self, record: Record<'_>) -> Result<Stored, SinkError> {
         match self {
             Self::Sqlite(sink) => sink.store(record).await,
             Self::Sqs(sink) => sink.store(record).await,

@@ -51,10 +51,11 @@ pub fn store_timeout(env: &Env) -> Result<Duration, ConfigError> {
 /// function, so an event delivered both ways gets the same envelope, id and uploader.
 pub fn envelope_for(
     context_keys: Option<&SecretList>,
-    callback: &Callback,
+    callback: Callback,
     received_at: OffsetDateTime,
 ) -> Envelope {
-    Envelope::build(callback, attribute(context_keys, callback), received_at)
+    let uploader = attribute(context_keys, &callback);
+    Envelope::build(callback, uploader, received_at)
 }
 
 /// Writes `envelope` to `sink`, waiting at most `timeout` (a write still running then counts as
@@ -64,7 +65,6 @@ pub async fn store_envelope(
     envelope: &Envelope,
     timeout: Duration,
 ) -> (Result<Stored, SinkError>, Duration) {
-    let json = envelope.to_json();
     let received_at_text = crate::ingest::envelope::rfc3339(envelope.received_at);
     let record = Record {
         id: &envelope.id,
@@ -73,10 +73,10 @@ pub async fn store_envelope(
         uploader_sub: envelope.uploader.as_ref().map(|u| u.sub.as_str()),
         received_at: &received_at_text,
         received_at_unix: envelope.received_at.unix_timestamp(),
-        envelope_json: &json,
+        envelope_json: envelope.to_json(),
     };
     let started = Instant::now();
-    let stored = tokio::time::timeout(timeout, sink.store(&record)).await;
+    let stored = tokio::time::timeout(timeout, sink.store(record)).await;
     let latency = started.elapsed();
     let result = stored.unwrap_or_else(|_| {
         Err(SinkError::unavailable(

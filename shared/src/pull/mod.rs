@@ -439,8 +439,7 @@ impl Puller {
             .chars()
             .take(64)
             .collect::<String>();
-        let bytes = Value::Object(event).to_string();
-        let parsed = match callback::parse(bytes.as_bytes()) {
+        let parsed = match callback::from_object(event) {
             Ok(parsed) => parsed,
             Err(error) => {
                 tracing::warn!(%event_type, %error, "pulled event cannot be parsed; leaving it unconfirmed");
@@ -455,7 +454,7 @@ impl Puller {
                 sink_unavailable: false,
             };
         }
-        let envelope = envelope_for(context_keys, &parsed, OffsetDateTime::now_utc());
+        let envelope = envelope_for(context_keys, parsed, OffsetDateTime::now_utc());
         let (result, latency) = store_envelope(&self.sink, &envelope, timeout).await;
         match result {
             Ok(stored) => {

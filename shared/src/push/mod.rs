@@ -165,7 +165,7 @@ async fn ingest(
         parts.uri.query(),
         received_at.unix_timestamp(),
     )?;
-    let envelope = envelope_for(keys.context.as_ref(), auth.callback(), received_at);
+    let envelope = envelope_for(keys.context.as_ref(), auth.into_callback(), received_at);
     let (stored, latency) = store_envelope(&state.sink, &envelope, state.store_timeout).await;
     let latency = SinkLatency(latency);
     match stored {

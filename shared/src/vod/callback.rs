@@ -10,7 +10,8 @@
 //! * the whole body is kept as raw JSON ([`Callback::body`]), so nothing VOD sent is lost;
 //! * the typed view ([`Callback::payload`]) is best effort: if a known payload does not match its
 //!   struct (a field of an unexpected type, say), the view falls back to [`Payload::Other`] and the
-//!   accessors still read the raw JSON.
+//!   accessors still read the raw JSON. It is built when asked for, not by [`parse`]: storing an
+//!   event needs only the raw JSON and a few ids, so the request path pays for no typed copy.
 //!
 //! Two formats exist. The v3 ("2018") body is VOD's `EventContent`: `EventType`, one payload
 //! object under a per-type key ([`payload_key`]), in PULL mode an `EventHandle` and explicit nulls
@@ -20,6 +21,9 @@
 //!
 //! `Sign` and `T` are exposed but not checked here: authentication is a separate decision, and a
 //! missing or malformed `T` is for that layer to refuse.
+//!
+//! A pulled event arrives already parsed, inside VOD's answer; [`from_object`] applies the same
+//! limits to it without writing it back to text and parsing it again.
 //!
 //! Nesting is bounded at [`MAX_NESTING_DEPTH`] levels by a scan before parsing. serde_json would
 //! stop at 128 on its own; the lower bound is far above anything VOD sends (under 10 levels) and
@@ -34,8 +38,7 @@ use serde_json::{Map, Value};
 
 pub use payload::{
     AudioStream, FileDeleteEvent, FileUploadEvent, MediaBasicInfo, MediaProcessTaskResult,
-    MetaData, ProcedureStateChangeEvent, PullCompleteEvent, SourceInfo, TranscodeOutput,
-    TranscodeTask, VideoStream,
+    MetaData, ProcedureStateChangeEvent, SourceInfo, TranscodeOutput, TranscodeTask, VideoStream,
 };
 
 /// Largest accepted callback body, in bytes. VOD payloads are a few kilobytes.
@@ -114,8 +117,6 @@ pub enum Payload {
     ProcedureStateChanged(ProcedureStateChangeEvent),
     /// `FileDeleted`.
     FileDeleted(FileDeleteEvent),
-    /// `PullComplete`.
-    PullComplete(PullCompleteEvent),
     /// Any other type, a v2 body, or a known payload that did not match its struct. The raw JSON
     /// is in [`Callback::body`].
     Other,
@@ -139,7 +140,6 @@ pub struct Callback {
     body: Map<String, Value>,
     format: Format,
     event_type: String,
-    payload: Payload,
 }
 
 impl fmt::Debug for Callback {
@@ -147,7 +147,6 @@ impl fmt::Debug for Callback {
         f.debug_struct("Callback")
             .field("format", &self.format)
             .field("event_type", &self.event_type)
-            .field("payload", &self.payload)
             .finish_non_exhaustive()
     }
 }
@@ -176,18 +175,68 @@ pub fn parse(body: &[u8]) -> Result<Callback, CallbackError> {
             found: json_kind(&value),
         });
     };
+    identified(body)
+}
+
+/// A callback from an object already parsed (an event in a `PullEvents` answer), held to the
+/// limits [`parse`] applies to text: the size it would have as compact JSON, and the nesting.
+pub fn from_object(body: Map<String, Value>) -> Result<Callback, CallbackError> {
+    let mut counter = ByteCounter(0);
+    // Writing to a counter cannot fail, and a map of JSON values always serialises.
+    let _ = serde_json::to_writer(&mut counter, &body);
+    if counter.0 > MAX_CALLBACK_BYTES {
+        return Err(CallbackError::TooLarge {
+            len: counter.0,
+            limit: MAX_CALLBACK_BYTES,
+        });
+    }
+    if body
+        .values()
+        .any(|value| deeper_than(value, MAX_NESTING_DEPTH - 1))
+    {
+        return Err(CallbackError::TooDeep {
+            limit: MAX_NESTING_DEPTH,
+        });
+    }
+    identified(body)
+}
+
+fn identified(body: Map<String, Value>) -> Result<Callback, CallbackError> {
     let (format, event_type) = identify(&body)?;
-    let payload = typed_payload(
-        format,
-        &event_type,
-        locate_payload(&body, format, &event_type),
-    );
     Ok(Callback {
         body,
         format,
         event_type,
-        payload,
     })
+}
+
+/// Counts the bytes written through it and keeps none.
+struct ByteCounter(usize);
+
+impl std::io::Write for ByteCounter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0 += bytes.len();
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Whether `value` nests arrays and objects more than `limit` levels (a scalar is 0 levels).
+/// Recursion is bounded by serde_json's own limit of 128 levels on whatever it parsed.
+fn deeper_than(value: &Value, limit: usize) -> bool {
+    match value {
+        Value::Array(items) => limit == 0 || items.iter().any(|item| deeper_than(item, limit - 1)),
+        Value::Object(members) => {
+            limit == 0
+                || members
+                    .values()
+                    .any(|member| deeper_than(member, limit - 1))
+        }
+        _ => false,
+    }
 }
 
 /// The payload key VOD uses for a v3 event type (`NewFileUpload` → `FileUploadEvent`), or `None`
@@ -265,9 +314,24 @@ impl Callback {
         &self.event_type
     }
 
-    /// Typed view of the payload; [`Payload::Other`] when there is none.
-    pub fn payload(&self) -> &Payload {
-        &self.payload
+    /// Typed view of the payload, read from the raw JSON on each call; [`Payload::Other`] when
+    /// there is none.
+    pub fn payload(&self) -> Payload {
+        typed_payload(
+            self.format,
+            &self.event_type,
+            locate_payload(&self.body, self.format, &self.event_type),
+        )
+    }
+
+    /// The event without its delivery: the body minus `Sign`, `T` and `EventHandle`, moved out
+    /// rather than copied.
+    pub(crate) fn into_event(self) -> Map<String, Value> {
+        let mut body = self.body;
+        for key in DELIVERY_KEYS {
+            body.remove(key);
+        }
+        body
     }
 
     /// The payload object as raw JSON: the object under [`payload_key`] (or its alternative
@@ -430,7 +494,6 @@ fn typed_payload(format: Format, event_type: &str, payload: Option<&Value>) -> P
             ProcedureStateChangeEvent::deserialize(value).map(Payload::ProcedureStateChanged)
         }
         "FileDeleted" => FileDeleteEvent::deserialize(value).map(Payload::FileDeleted),
-        "PullComplete" => PullCompleteEvent::deserialize(value).map(Payload::PullComplete),
         _ => return Payload::Other,
     };
     typed.unwrap_or(Payload::Other)

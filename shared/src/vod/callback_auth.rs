@@ -132,8 +132,8 @@ pub enum AuthMethod {
 
 impl CallbackAuth {
     /// The authenticated callback.
-    pub fn callback(&self) -> &Callback {
-        &self.callback
+    pub fn into_callback(self) -> Callback {
+        self.callback
     }
 
     /// How it was authenticated.

@@ -170,7 +170,7 @@ fn envelope_keys_and_event_follow_the_contract() {
         meta: None,
     };
     let received_at = datetime!(2026-11-29 00:41:00.734 +08:00);
-    let envelope = Envelope::build(&callback, Some(uploader), received_at);
+    let envelope = Envelope::build(callback.clone(), Some(uploader), received_at);
     let json: Value = serde_json::from_str(&envelope.to_json()).expect("JSON");
     let object = json.as_object().expect("object");
     let keys: Vec<&str> = object.keys().map(String::as_str).collect();
@@ -207,7 +207,7 @@ fn envelope_keys_and_event_follow_the_contract() {
 #[test]
 fn event_keeps_nulls_as_received() {
     let pulled = parse_value(&pulled_events()[0]).expect("parses");
-    let envelope = Envelope::build(&pulled, None, datetime!(2026-11-28 16:41:00 UTC));
+    let envelope = Envelope::build(pulled.clone(), None, datetime!(2026-11-28 16:41:00 UTC));
     assert_eq!(envelope.event.get("FileUploadEvent"), Some(&Value::Null));
     assert!(!envelope.event.contains_key("EventHandle"));
     assert_eq!(envelope.uploader, None);
@@ -216,7 +216,7 @@ fn event_keeps_nulls_as_received() {
 #[test]
 fn envelope_round_trips() {
     for (name, callback) in fixture_callbacks() {
-        let envelope = Envelope::build(&callback, None, datetime!(2026-11-28 16:41:00 UTC));
+        let envelope = Envelope::build(callback.clone(), None, datetime!(2026-11-28 16:41:00 UTC));
         let back: Envelope = serde_json::from_str(&envelope.to_json()).expect("reads back");
         assert_eq!(back, envelope, "{name}");
     }
@@ -225,7 +225,11 @@ fn envelope_round_trips() {
 #[test]
 fn received_at_is_utc_whole_seconds() {
     let callback = parsed(fixture("file_deleted"));
-    let envelope = Envelope::build(&callback, None, datetime!(2024-05-20 03:40:00.999 -05:00));
+    let envelope = Envelope::build(
+        callback.clone(),
+        None,
+        datetime!(2024-05-20 03:40:00.999 -05:00),
+    );
     assert_eq!(envelope.received_at, datetime!(2024-05-20 08:40:00 UTC));
     assert!(
         envelope
@@ -233,7 +237,7 @@ fn received_at_is_utc_whole_seconds() {
             .contains(r#""receivedAt":"2024-05-20T08:40:00Z""#)
     );
     let edge = datetime!(9999-12-31 23:00:00 -05:00);
-    let clamped = Envelope::build(&callback, None, edge);
+    let clamped = Envelope::build(callback.clone(), None, edge);
     assert_eq!(
         clamped.received_at,
         PrimitiveDateTime::MAX
@@ -350,7 +354,7 @@ fn envelopes_match_the_schema() {
     for (name, callback) in fixture_callbacks() {
         for uploader in &uploaders {
             let received_at = datetime!(2026-11-28 16:41:00.5 UTC);
-            let envelope = Envelope::build(&callback, uploader.clone(), received_at);
+            let envelope = Envelope::build(callback.clone(), uploader.clone(), received_at);
             let json: Value = serde_json::from_str(&envelope.to_json()).expect("JSON");
             let errors = schema_errors(&schema, &json, "");
             assert!(errors.is_empty(), "{name}: {errors:?}");
@@ -374,7 +378,7 @@ fn the_schema_catches_a_broken_envelope() {
     let schema: Value = serde_json::from_str(SCHEMA).expect("schema is JSON");
     let callback = parsed(fixture("new_file_upload"));
     let good: Value = serde_json::from_str(
-        &Envelope::build(&callback, None, datetime!(2026-11-28 16:41:00 UTC)).to_json(),
+        &Envelope::build(callback.clone(), None, datetime!(2026-11-28 16:41:00 UTC)).to_json(),
     )
     .expect("JSON");
     let breakages: [fn(&mut Value); 4] = [
@@ -409,7 +413,7 @@ proptest! {
         let redelivered: Callback = callback::parse(Value::Object(delivered).to_string().as_bytes())
             .map_err(|err| TestCaseError::fail(err.to_string()))?;
         prop_assert_eq!(event_id(&redelivered), event_id(&callback));
-        let envelope = Envelope::build(&redelivered, None, datetime!(2026-11-28 16:41:00 UTC));
+        let envelope = Envelope::build(redelivered.clone(), None, datetime!(2026-11-28 16:41:00 UTC));
         prop_assert!(serde_json::from_str::<Value>(&envelope.to_json()).is_ok());
     }
 

@@ -45,7 +45,7 @@ impl DynamoDbSink {
     }
 
     /// Writes `record` unless an item with its id exists.
-    pub(super) async fn store(&self, record: &Record<'_>) -> Result<Stored, SinkError> {
+    pub(super) async fn store(&self, record: Record<'_>) -> Result<Stored, SinkError> {
         let expires_at = record
             .received_at_unix
             .saturating_add(i64::from(self.retention_days) * SECONDS_PER_DAY);
@@ -73,12 +73,9 @@ impl DynamoDbSink {
         let base = item_size(&item);
         let envelope = record.envelope_json;
         if base + "envelope".len() + envelope.len() <= MAX_ITEM_SIZE {
-            item.insert(
-                "envelope".to_owned(),
-                AttributeValue::S(envelope.to_owned()),
-            );
+            item.insert("envelope".to_owned(), AttributeValue::S(envelope));
         } else {
-            let packed = compress(envelope)?;
+            let packed = compress(&envelope)?;
             let size = base + "envelopeGz".len() + packed.len();
             if size > MAX_ITEM_SIZE {
                 return Err(SinkError::TooLarge(size));

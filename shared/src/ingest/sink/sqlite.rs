@@ -161,7 +161,7 @@ impl SqliteSink {
     }
 
     /// Inserts `record` unless an event with its id is already stored.
-    pub(super) async fn store(&self, record: &Record<'_>) -> Result<Stored, SinkError> {
+    pub(super) async fn store(&self, record: Record<'_>) -> Result<Stored, SinkError> {
         let (done, outcome) = tokio::sync::oneshot::channel();
         let row = Row {
             id: record.id.to_owned(),
@@ -169,7 +169,7 @@ impl SqliteSink {
             file_id: record.file_id.map(str::to_owned),
             uploader_sub: record.uploader_sub.map(str::to_owned),
             received_at: record.received_at.to_owned(),
-            envelope: record.envelope_json.to_owned(),
+            envelope: record.envelope_json,
         };
         self.writer
             .try_send(Write { row, done })
@@ -288,7 +288,7 @@ mod tests {
             uploader_sub: None,
             received_at: "2026-11-28T16:41:00Z",
             received_at_unix: 1_795_884_060,
-            envelope_json: envelope,
+            envelope_json: envelope.to_owned(),
         }
     }
 
@@ -297,14 +297,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let sink = SqliteSink::open(&dir.path().join("events.sqlite")).unwrap();
         let first = record("vod_00000000000000000000000000000001", r#"{"n":1}"#);
-        assert_eq!(sink.store(&first).await.unwrap(), Stored::New);
-        assert_eq!(sink.store(&first).await.unwrap(), Stored::Duplicate);
+        assert_eq!(sink.store(first.clone()).await.unwrap(), Stored::New);
+        assert_eq!(sink.store(first.clone()).await.unwrap(), Stored::Duplicate);
         let second = Record {
             file_id: None,
             uploader_sub: Some("user-7"),
             ..record("vod_00000000000000000000000000000002", r#"{"n":2}"#)
         };
-        assert_eq!(sink.store(&second).await.unwrap(), Stored::New);
+        assert_eq!(sink.store(second.clone()).await.unwrap(), Stored::New);
         assert_eq!(sink.count().unwrap(), 2);
 
         let events = sink.list(0, 10).unwrap();
@@ -337,12 +337,12 @@ mod tests {
         let event = record("vod_0123456789abcdef0123456789abcdef", r#"{"kept":true}"#);
         {
             let sink = SqliteSink::open(&path).unwrap();
-            assert_eq!(sink.store(&event).await.unwrap(), Stored::New);
+            assert_eq!(sink.store(event.clone()).await.unwrap(), Stored::New);
         }
         let sink = SqliteSink::open(&path).unwrap();
         assert_eq!(sink.count().unwrap(), 1);
         assert_eq!(sink.list(0, 10).unwrap()[0].envelope, r#"{"kept":true}"#);
-        assert_eq!(sink.store(&event).await.unwrap(), Stored::Duplicate);
+        assert_eq!(sink.store(event.clone()).await.unwrap(), Stored::Duplicate);
         let journal: String = lock(&sink.reader)
             .query_row("PRAGMA journal_mode", [], |row| row.get(0))
             .unwrap();
@@ -355,7 +355,7 @@ mod tests {
         let sink = SqliteSink::open(&dir.path().join("events.sqlite")).unwrap();
         let envelope = format!(r#"{{"pad":"{}"}}"#, "x".repeat(1_200_000));
         let event = record("vod_ffffffffffffffffffffffffffffffff", &envelope);
-        assert_eq!(sink.store(&event).await.unwrap(), Stored::New);
+        assert_eq!(sink.store(event.clone()).await.unwrap(), Stored::New);
         assert_eq!(sink.list(0, 1).unwrap()[0].envelope, envelope);
     }
 
@@ -365,16 +365,16 @@ mod tests {
         let path = dir.path().join("events.sqlite");
         let sink = SqliteSink::open(&path).unwrap();
         let stored = record("vod_00000000000000000000000000000001", r#"{"n":1}"#);
-        assert_eq!(sink.store(&stored).await.unwrap(), Stored::New);
+        assert_eq!(sink.store(stored.clone()).await.unwrap(), Stored::New);
 
         let other = Connection::open(&path).unwrap();
         other.execute_batch("BEGIN IMMEDIATE").unwrap();
-        assert_eq!(sink.store(&stored).await.unwrap(), Stored::Duplicate);
+        assert_eq!(sink.store(stored.clone()).await.unwrap(), Stored::Duplicate);
         let fresh = record("vod_00000000000000000000000000000002", r#"{"n":2}"#);
-        let err = sink.store(&fresh).await.unwrap_err();
+        let err = sink.store(fresh.clone()).await.unwrap_err();
         assert_eq!(err.unavailable_kind(), Some(Unavailable::Busy), "{err}");
         other.execute_batch("ROLLBACK").unwrap();
-        assert_eq!(sink.store(&fresh).await.unwrap(), Stored::New);
+        assert_eq!(sink.store(fresh.clone()).await.unwrap(), Stored::New);
     }
 
     #[tokio::test]
@@ -384,17 +384,24 @@ mod tests {
         let sink = SqliteSink::open(&path).unwrap();
         let other = Connection::open(&path).unwrap();
         other.execute_batch("BEGIN IMMEDIATE").unwrap();
-        let ids: Vec<String> = (0..5).map(|i| format!("vod_{i:032}")).collect();
-        for id in &ids {
-            let event = record(id, "{}");
-            let gave_up = tokio::time::timeout(Duration::from_millis(50), sink.store(&event)).await;
+        // Polled once (so queued first), and then waited for: written once the lock is free.
+        let first = format!("vod_{:032}", 0);
+        let mut waiting = Box::pin(sink.store(record(&first, "{}")));
+        assert!(
+            tokio::time::timeout(Duration::ZERO, &mut waiting)
+                .await
+                .is_err()
+        );
+        // Queued behind it, and given up at once: skipped when the writer reaches them.
+        for i in 1..5 {
+            let id = format!("vod_{i:032}");
+            let gave_up = tokio::time::timeout(Duration::ZERO, sink.store(record(&id, "{}"))).await;
             assert!(gave_up.is_err());
         }
-        // The first write was already waiting on the lock and completes once it is released; the
-        // four queued behind it find their callers gone and write nothing.
         other.execute_batch("ROLLBACK").unwrap();
+        assert_eq!(waiting.await.unwrap(), Stored::New);
         let last = record("vod_ffffffffffffffffffffffffffffffff", "{}");
-        assert_eq!(sink.store(&last).await.unwrap(), Stored::New);
+        assert_eq!(sink.store(last).await.unwrap(), Stored::New);
         assert_eq!(sink.count().unwrap(), 2);
     }
 

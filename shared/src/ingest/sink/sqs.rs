@@ -60,7 +60,7 @@ impl SqsSink {
     }
 
     /// Sends `record` as one message, compressed if it would not fit otherwise.
-    pub(super) async fn store(&self, record: &Record<'_>) -> Result<Stored, SinkError> {
+    pub(super) async fn store(&self, record: Record<'_>) -> Result<Stored, SinkError> {
         // SQS refuses an empty attribute value, so an empty one is left out like a missing one.
         let mut attributes: Vec<(&str, &str)> = [
             ("eventType", Some(record.event_type)),
@@ -69,12 +69,13 @@ impl SqsSink {
         .into_iter()
         .filter_map(|(name, value)| Some((name, value.filter(|v| !v.is_empty())?)))
         .collect();
+        let group = group_id(&record);
         let envelope = record.envelope_json;
-        let plain_size = message_size(envelope, &attributes);
-        if is_valid_body(envelope) && self.fits(plain_size).await {
-            return self.send(record, envelope, &attributes).await;
+        let plain_size = message_size(&envelope, &attributes);
+        if is_valid_body(&envelope) && self.fits(plain_size).await {
+            return self.send(record.id, group, envelope, &attributes).await;
         }
-        let body = BASE64.encode(compress(envelope)?);
+        let body = BASE64.encode(compress(&envelope)?);
         attributes.push(("contentEncoding", "gzip"));
         let size = message_size(&body, &attributes);
         if !self.fits(size).await {
@@ -86,13 +87,14 @@ impl SqsSink {
             size,
             "envelope sent gzip-compressed (too large, or holding characters SQS refuses)"
         );
-        self.send(record, &body, &attributes).await
+        self.send(record.id, group, body, &attributes).await
     }
 
     async fn send(
         &self,
-        record: &Record<'_>,
-        body: &str,
+        id: &str,
+        group: &str,
+        body: String,
         attributes: &[(&str, &str)],
     ) -> Result<Stored, SinkError> {
         let mut request = self
@@ -111,9 +113,7 @@ impl SqsSink {
             request = request.message_attributes(name, value);
         }
         if self.fifo {
-            request = request
-                .message_group_id(group_id(record))
-                .message_deduplication_id(record.id);
+            request = request.message_group_id(group).message_deduplication_id(id);
         }
         request.send().await.map_err(|e| aws_error("SQS", e))?;
         Ok(Stored::New)
@@ -199,7 +199,7 @@ mod tests {
             uploader_sub: None,
             received_at: "2026-11-28T16:41:00Z",
             received_at_unix: 1_795_884_060,
-            envelope_json: "{}",
+            envelope_json: "{}".to_owned(),
         }
     }
 

@@ -264,7 +264,11 @@ fn pulled_events_parse_with_their_handles() {
     );
     let pulled = parse_value(&events[1]).expect("PULL event parses");
     assert_eq!(pulled.event_handle(), Some("EventHandle2"));
-    assert!(matches!(pulled.payload(), Payload::PullComplete(_)));
+    assert_eq!(
+        pulled.payload(),
+        Payload::Other,
+        "PullComplete has no typed view"
+    );
     assert_eq!(pulled.contexts(), Vec::<&str>::new());
 }
 
@@ -272,7 +276,7 @@ fn pulled_events_parse_with_their_handles() {
 fn unknown_types_are_accepted_as_other() {
     let callback = parsed(UNKNOWN_FUTURE_TYPE);
     assert_eq!(payload_key(callback.event_type()), None);
-    assert_eq!(callback.payload(), &Payload::Other);
+    assert_eq!(callback.payload(), Payload::Other);
     let payload = callback.payload_json().expect("the sole payload object");
     assert!(payload.contains_key("Output"));
 }
@@ -369,7 +373,7 @@ fn empty_ids_are_absent() {
 #[test]
 fn legacy_v2_is_recognised() {
     let callback = parsed(LEGACY_V2_NEW_FILE_UPLOAD);
-    assert_eq!(callback.payload(), &Payload::Other);
+    assert_eq!(callback.payload(), Payload::Other);
     let deleted = parse_value(&json!({
         "version": "4.0",
         "eventType": "FileDeleted",
@@ -400,7 +404,7 @@ fn typed_fields_of_the_wrong_type_do_not_reject() {
             "FileUploadEvent": payload,
         }))
         .expect("accepted");
-        assert_eq!(callback.payload(), &Payload::Other, "{payload}");
+        assert_eq!(callback.payload(), Payload::Other, "{payload}");
     }
     let callback = parse_value(&json!({
         "EventType": "NewFileUpload",
@@ -410,7 +414,7 @@ fn typed_fields_of_the_wrong_type_do_not_reject() {
     assert_eq!(callback.file_id().as_deref(), Some("5285890784273533167"));
     let missing = parse_value(&json!({"EventType": "NewFileUpload", "FileUploadEvent": 3}))
         .expect("accepted");
-    assert_eq!(missing.payload(), &Payload::Other);
+    assert_eq!(missing.payload(), Payload::Other);
     assert_eq!(missing.payload_json(), None);
 }
 
@@ -593,5 +597,59 @@ proptest! {
         let again = parse(Value::Object(first.body().clone()).to_string().as_bytes())
             .map_err(|err| TestCaseError::fail(err.to_string()))?;
         prop_assert_eq!(again, first);
+    }
+}
+
+#[test]
+fn an_object_is_held_to_the_limits_of_its_text() {
+    let deep = json!({"EventType": "X", "Deep": (0..MAX_NESTING_DEPTH - 1).fold(json!(1), |inner, _| json!([inner]))});
+    let at_limit = deep.as_object().expect("object").clone();
+    assert!(from_object(at_limit.clone()).is_ok());
+    assert!(parse(deep.to_string().as_bytes()).is_ok());
+    let mut too_deep = at_limit;
+    too_deep.insert("Deeper".into(), json!({"A": deep}));
+    let text = Value::Object(too_deep.clone()).to_string();
+    assert_eq!(
+        from_object(too_deep),
+        Err(CallbackError::TooDeep {
+            limit: MAX_NESTING_DEPTH
+        })
+    );
+    assert_eq!(
+        parse(text.as_bytes()),
+        Err(CallbackError::TooDeep {
+            limit: MAX_NESTING_DEPTH
+        })
+    );
+
+    let mut large = Map::new();
+    large.insert("EventType".into(), json!("X"));
+    large.insert("Pad".into(), json!("a".repeat(MAX_CALLBACK_BYTES)));
+    let text = Value::Object(large.clone()).to_string();
+    assert_eq!(from_object(large), parse(text.as_bytes()));
+    assert!(matches!(
+        parse(text.as_bytes()),
+        Err(CallbackError::TooLarge { .. })
+    ));
+
+    let untyped = json!({"eventType": "X"})
+        .as_object()
+        .expect("object")
+        .clone();
+    assert_eq!(from_object(untyped), Err(CallbackError::MissingEventType));
+}
+
+#[test]
+fn every_fixture_object_gives_the_callback_its_text_gives() {
+    for (name, callback) in fixture_callbacks() {
+        assert_eq!(from_object(callback.body().clone()), Ok(callback), "{name}");
+    }
+}
+
+proptest! {
+    #[test]
+    fn an_object_gives_the_callback_its_text_gives(body in callback_body()) {
+        let text = Value::Object(body.clone()).to_string();
+        prop_assert_eq!(from_object(body), parse(text.as_bytes()));
     }
 }
