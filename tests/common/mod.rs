@@ -323,3 +323,19 @@ pub async fn create_events_table(client: &aws_sdk_dynamodb::Client, table: &str)
         .await
         .unwrap();
 }
+
+impl Spawned {
+    /// Waits until the logs contain `text` (positive evidence, so a later check for an absence
+    /// is not a guess), failing after `limit`.
+    pub fn wait_log(&self, text: &str, limit: Duration) {
+        let started = std::time::Instant::now();
+        while !self.logs().contains(text) {
+            assert!(
+                started.elapsed() < limit,
+                "no {text:?} in the logs:\n{}",
+                self.logs()
+            );
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+}

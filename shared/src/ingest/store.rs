@@ -5,9 +5,10 @@
 //! [`store_envelope`], so an event delivered both ways gets the same envelope, id and uploader,
 //! and is stored once.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use time::OffsetDateTime;
+use tokio::time::Instant;
 
 use super::envelope::{Envelope, Uploader};
 use super::sink::{Record, Sink, SinkError, Stored, Unavailable};
@@ -59,7 +60,8 @@ pub fn envelope_for(
 }
 
 /// Writes `envelope` to `sink`, waiting at most `timeout` (a write still running then counts as
-/// failed: the event is redelivered and its retry finds it). Returns how long the sink took.
+/// failed: the event is redelivered and its retry finds it). Returns how long the sink took, on
+/// tokio's clock like the timeout, so a test with a paused clock sees both exactly.
 pub async fn store_envelope(
     sink: &Sink,
     envelope: &Envelope,
@@ -100,4 +102,33 @@ fn attribute(keys: Option<&SecretList>, callback: &Callback) -> Option<Uploader>
             upload_id: who.upload_id.as_str().to_owned(),
             meta: who.meta.map(|m| m.as_str().to_owned()),
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::ingest::sink::SqliteSink;
+    use crate::vod::callback;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_sink_that_does_not_answer_times_out_after_exactly_the_timeout() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("events.sqlite");
+        let sink = Sink::from(SqliteSink::open(&path).unwrap());
+        let lock = rusqlite::Connection::open(&path).unwrap();
+        lock.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let callback = callback::parse(br#"{"EventType":"FileDeleted"}"#).unwrap();
+        let envelope = envelope_for(None, callback, datetime!(2026-11-28 16:41:00 UTC));
+        let timeout = Duration::from_secs(10);
+        let (result, latency) = store_envelope(&sink, &envelope, timeout).await;
+        let error = result.unwrap_err();
+        assert_eq!(error.unavailable_kind(), Some(Unavailable::TimedOut));
+        assert_eq!(
+            error.to_string(),
+            "event sink unavailable (timed out): no answer within 10000 ms"
+        );
+        assert_eq!(latency, timeout);
+    }
 }

@@ -26,7 +26,7 @@ mod events;
 mod retry;
 
 use std::fmt;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -257,23 +257,11 @@ impl VodApi {
         body: &B,
         budget: Budget,
     ) -> Result<(T, String), VodApiError> {
-        let mut retry = 0;
-        loop {
-            let error = match self.attempt(credentials, action, body, budget).await {
-                Ok(answer) => return Ok(answer),
-                Err(error) => error,
-            };
-            retry += 1;
-            let delay = self.retry.delay(retry);
-            if !error.is_retryable()
-                || retry >= self.retry.attempts
-                || Instant::now() + delay >= budget.until
-            {
-                return Err(error);
-            }
-            tracing::warn!(action, %error, retry, delay_ms = delay.as_millis() as u64, "VOD API call failed; retrying");
-            tokio::time::sleep(delay).await;
-        }
+        self.retry
+            .run(action, budget, |timeout| {
+                self.attempt(credentials, action, body, timeout)
+            })
+            .await
     }
 
     async fn attempt<B: Serialize, T: DeserializeOwned>(
@@ -281,14 +269,8 @@ impl VodApi {
         credentials: &ApiCredentials,
         action: &'static str,
         body: &B,
-        budget: Budget,
+        timeout: Duration,
     ) -> Result<(T, String), VodApiError> {
-        let timeout = budget
-            .attempt_timeout
-            .min(budget.until.saturating_duration_since(Instant::now()));
-        if timeout.is_zero() {
-            return Err(VodApiError::OutOfTime { action });
-        }
         let (payload, headers) = self.signed_request(credentials, action, body);
         let mut request = self
             .http
