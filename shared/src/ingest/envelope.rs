@@ -189,7 +189,7 @@ fn to_utc(at: OffsetDateTime) -> OffsetDateTime {
 
 /// RFC 3339 in UTC with whole seconds, such as `2026-11-28T16:41:00Z`. Written by hand rather than
 /// with `time`'s formatter, which refuses years outside 0–9999, so formatting cannot fail.
-pub fn rfc3339(at: OffsetDateTime) -> String {
+pub(crate) fn rfc3339(at: OffsetDateTime) -> String {
     let utc = to_utc(at);
     format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",

@@ -351,7 +351,7 @@ fn is_table_name(target: &str) -> bool {
 }
 
 /// Gzip-compresses `data`: the encoding sinks use for envelopes over their size limit.
-pub fn gzip(data: &[u8]) -> std::io::Result<Vec<u8>> {
+pub(crate) fn gzip(data: &[u8]) -> std::io::Result<Vec<u8>> {
     let mut encoder = GzEncoder::new(Vec::with_capacity(data.len() / 4), Compression::default());
     encoder.write_all(data)?;
     encoder.finish()

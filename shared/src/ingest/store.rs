@@ -21,18 +21,18 @@ const DEFAULT_STORE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The event a request stored, left in response extensions for the request log line.
 #[derive(Debug, Clone)]
-pub struct StoredEvent {
-    pub id: String,
+pub(crate) struct StoredEvent {
+    pub(crate) id: String,
     /// The sink already had it (a redelivery).
-    pub duplicate: bool,
+    pub(crate) duplicate: bool,
 }
 
 /// How long the sink took (success or failure), left in response extensions for metrics.
 #[derive(Debug, Clone, Copy)]
-pub struct SinkLatency(pub Duration);
+pub(crate) struct SinkLatency(pub(crate) Duration);
 
 /// `EVENT_STORE_TIMEOUT_SECONDS`: the longest wait for one sink write (1–60 s, default 10).
-pub fn store_timeout(env: &Env) -> Result<Duration, ConfigError> {
+pub(crate) fn store_timeout(env: &Env) -> Result<Duration, ConfigError> {
     let timeout_secs: u64 = env.parse_or(
         "EVENT_STORE_TIMEOUT_SECONDS",
         DEFAULT_STORE_TIMEOUT.as_secs(),
@@ -50,7 +50,7 @@ pub fn store_timeout(env: &Env) -> Result<Duration, ConfigError> {
 /// The envelope of an authenticated callback, attributed with the context keys in force. Both
 /// delivery modes (a PUSH request here, a PULL batch in `crate::pull`) build it with this one
 /// function, so an event delivered both ways gets the same envelope, id and uploader.
-pub fn envelope_for(
+pub(crate) fn envelope_for(
     context_keys: Option<&SecretList>,
     callback: Callback,
     received_at: OffsetDateTime,
@@ -62,7 +62,7 @@ pub fn envelope_for(
 /// Writes `envelope` to `sink`, waiting at most `timeout` (a write still running then counts as
 /// failed: the event is redelivered and its retry finds it). Returns how long the sink took, on
 /// tokio's clock like the timeout, so a test with a paused clock sees both exactly.
-pub async fn store_envelope(
+pub(crate) async fn store_envelope(
     sink: &Sink,
     envelope: &Envelope,
     timeout: Duration,

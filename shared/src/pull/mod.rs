@@ -348,7 +348,7 @@ impl Puller {
 
     /// One batch: pull, store, confirm what was stored. Fails only if `PullEvents` does; a long
     /// poll still running when the pull part of `deadline` arrives is an empty batch.
-    pub async fn batch(&self, deadline: Instant) -> Result<PullReport, VodApiError> {
+    pub(crate) async fn batch(&self, deadline: Instant) -> Result<PullReport, VodApiError> {
         let keys = self.keys.current().await;
         let pull_until = self.timings.pull_until(deadline);
         let pulled = match self
@@ -575,7 +575,7 @@ pub async fn serve(puller: Puller, env: &Env) -> Result<(), crate::web::serve::B
 }
 
 /// One scheduled invocation: drain until shortly before `deadline`.
-pub async fn invocation(
+pub(crate) async fn invocation(
     puller: &Puller,
     event: &Value,
     deadline: SystemTime,

@@ -34,7 +34,7 @@ use crate::web::{ApiError, Cors};
 pub const ROUTE: &str = "/v1/vod/events";
 
 /// The keys `events` uses, derived once per secret fetch.
-pub struct EventsKeys {
+pub(crate) struct EventsKeys {
     callback: CallbackKeys,
     context: Option<SecretList>,
 }
@@ -182,7 +182,7 @@ async fn ingest(
 
 /// Everything that can go wrong receiving a callback.
 #[derive(Debug, thiserror::Error)]
-pub enum EventsError {
+pub(crate) enum EventsError {
     #[error(transparent)]
     Auth(#[from] CallbackAuthError),
     #[error(transparent)]

@@ -45,7 +45,7 @@ pub use payload::{
 pub const MAX_CALLBACK_BYTES: usize = 1024 * 1024;
 
 /// Deepest accepted nesting of JSON arrays and objects; the top-level object is level 1.
-pub const MAX_NESTING_DEPTH: usize = 64;
+pub(crate) const MAX_NESTING_DEPTH: usize = 64;
 
 /// Top-level keys that carry delivery and authentication data rather than the event.
 pub const DELIVERY_KEYS: [&str; 3] = ["Sign", "T", "EventHandle"];
@@ -244,7 +244,7 @@ fn deeper_than(value: &Value, limit: usize) -> bool {
 ///
 /// For `WechatPublishComplete` and `WechatMiniProgramPublishComplete` the sources disagree; this
 /// returns the SDK's key, and [`Callback`] also looks under the other spelling.
-pub fn payload_key(event_type: &str) -> Option<&'static str> {
+pub(crate) fn payload_key(event_type: &str) -> Option<&'static str> {
     let key = match event_type {
         "NewFileUpload" => "FileUploadEvent",
         "ProcedureStateChanged" => "ProcedureStateChangeEvent",

@@ -173,7 +173,7 @@ impl CallbackVerifier {
     }
 
     /// The configured mode.
-    pub fn mode(&self) -> AuthMode {
+    pub(crate) fn mode(&self) -> AuthMode {
         self.mode
     }
 

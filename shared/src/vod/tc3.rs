@@ -28,7 +28,7 @@ use time::OffsetDateTime;
 use crate::platform::secret::Secret;
 
 /// The algorithm name, first in `StringToSign` and in `Authorization`.
-pub const ALGORITHM: &str = "TC3-HMAC-SHA256";
+pub(crate) const ALGORITHM: &str = "TC3-HMAC-SHA256";
 
 /// The request as it will be sent, limited to what the signature covers.
 #[derive(Debug, Clone, Copy)]
@@ -48,11 +48,11 @@ pub struct Request<'a> {
 #[derive(Clone, PartialEq, Eq)]
 pub struct SigningKeys {
     /// `HMAC("TC3" + SecretKey, Date)`.
-    pub secret_date: [u8; 32],
+    pub(crate) secret_date: [u8; 32],
     /// `HMAC(SecretDate, service)`.
-    pub secret_service: [u8; 32],
+    pub(crate) secret_service: [u8; 32],
     /// `HMAC(SecretService, "tc3_request")`: the key that signs.
-    pub secret_signing: [u8; 32],
+    pub(crate) secret_signing: [u8; 32],
 }
 
 impl fmt::Debug for SigningKeys {
@@ -67,9 +67,9 @@ pub struct Signed {
     /// `TC3-HMAC-SHA256 Credential=<id>/<date>/<service>/tc3_request, SignedHeaders=<list>, Signature=<hex>`.
     pub authorization: String,
     /// The signed header names, lowercase, sorted, `;`-separated.
-    pub signed_headers: String,
+    pub(crate) signed_headers: String,
     /// The lowercase hex signature.
-    pub signature: String,
+    pub(crate) signature: String,
 }
 
 impl fmt::Debug for Signed {
@@ -115,7 +115,7 @@ pub fn utc_date(timestamp: i64) -> String {
 }
 
 /// Lowercase hex of SHA-256.
-pub fn sha256_hex(data: &[u8]) -> String {
+fn sha256_hex(data: &[u8]) -> String {
     hex::encode(Sha256::digest(data))
 }
 

@@ -40,7 +40,7 @@ impl DynamoDbSink {
     }
 
     /// The table name.
-    pub fn table(&self) -> &str {
+    pub(crate) fn table(&self) -> &str {
         &self.table
     }
 

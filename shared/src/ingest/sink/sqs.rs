@@ -55,7 +55,7 @@ impl SqsSink {
     }
 
     /// The queue URL.
-    pub fn queue_url(&self) -> &str {
+    pub(crate) fn queue_url(&self) -> &str {
         &self.queue_url
     }
 

@@ -58,7 +58,7 @@ impl VodApiError {
 
     /// Whether VOD refused a parameter (`InvalidParameter…`, `InvalidParameterValue…`): what
     /// `ConfirmEvents` is documented to answer for a handle past its 30 s window.
-    pub fn is_invalid_parameter(&self) -> bool {
+    pub(crate) fn is_invalid_parameter(&self) -> bool {
         self.code()
             .is_some_and(|code| code.starts_with("InvalidParameter"))
     }

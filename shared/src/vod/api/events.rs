@@ -7,13 +7,13 @@ use super::{ApiCredentials, Budget, Empty, Ignored, MAX_BATCH, VodApi, VodApiErr
 
 /// What `PullEvents` returned.
 #[derive(Debug, Clone, Default)]
-pub struct PulledEvents {
+pub(crate) struct PulledEvents {
     /// The `EventContent` objects, each with its `EventHandle`; null entries are dropped.
-    pub events: Vec<Map<String, Value>>,
+    pub(crate) events: Vec<Map<String, Value>>,
     /// Entries that were not objects (VOD documents `EventSet` items as possibly null).
-    pub skipped: usize,
+    pub(crate) skipped: usize,
     /// VOD's id for the call.
-    pub request_id: String,
+    pub(crate) request_id: String,
 }
 
 #[derive(Deserialize)]
@@ -31,7 +31,7 @@ pub(super) struct ConfirmEventsBody<'a> {
 
 impl VodApi {
     /// `PullEvents`: up to 16 events, waiting up to 5 s (server side) when the queue is empty.
-    pub async fn pull_events(
+    pub(crate) async fn pull_events(
         &self,
         credentials: &ApiCredentials,
         budget: Budget,
@@ -53,7 +53,7 @@ impl VodApi {
     }
 
     /// `ConfirmEvents` for at most [`MAX_BATCH`] handles; returns VOD's request id.
-    pub async fn confirm_events(
+    pub(crate) async fn confirm_events(
         &self,
         credentials: &ApiCredentials,
         handles: &[String],

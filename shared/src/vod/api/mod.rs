@@ -37,26 +37,26 @@ use crate::vod::tc3;
 
 pub use config::{EventConfig, EventConfigChange, Mode, Switch};
 pub use error::{NetworkFailure, VodApiError};
-pub use events::PulledEvents;
-pub use retry::{Budget, RetryPolicy};
+pub(crate) use retry::Budget;
+pub use retry::RetryPolicy;
 
 /// The public VOD API endpoint.
 pub const DEFAULT_ENDPOINT: &str = "https://vod.tencentcloudapi.com";
 /// The VOD API version every action here belongs to.
-pub const VERSION: &str = "2018-07-17";
+pub(crate) const VERSION: &str = "2018-07-17";
 /// The TC3 credential-scope service name.
-pub const SERVICE: &str = "vod";
+pub(crate) const SERVICE: &str = "vod";
 /// At most this many events per `PullEvents`, and handles per `ConfirmEvents`.
-pub const MAX_BATCH: usize = 16;
+pub(crate) const MAX_BATCH: usize = 16;
 /// The longest response body read (16 events of at most ~1 MiB each, with room to spare).
-pub const MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
+pub(crate) const MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
 
 /// Exactly what is sent and signed: the official SDKs send this, and the signature covers it.
 const CONTENT_TYPE: &str = "application/json; charset=utf-8";
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Seconds since the Unix epoch, for `X-TC-Timestamp`.
-pub type Clock = fn() -> i64;
+pub(crate) type Clock = fn() -> i64;
 
 /// The system clock.
 pub fn system_clock() -> i64 {
@@ -119,11 +119,6 @@ impl Endpoint {
             None => host,
         };
         Ok(Self { url, host })
-    }
-
-    /// The `Host` header value.
-    pub fn host(&self) -> &str {
-        &self.host
     }
 }
 
@@ -194,20 +189,21 @@ impl VodApi {
     }
 
     /// Replaces the clock that stamps `X-TC-Timestamp`.
-    pub fn with_clock(mut self, clock: Clock) -> Self {
+    #[cfg(test)]
+    pub(crate) fn with_clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
         self
     }
 
     /// The sub-application every call is for, if any.
-    pub fn sub_app_id(&self) -> Option<u64> {
+    pub(crate) fn sub_app_id(&self) -> Option<u64> {
         self.sub_app_id
     }
 }
 
 impl VodApi {
     /// The body and headers of a signed call, as sent. Pure apart from the clock.
-    pub fn signed_request<T: Serialize>(
+    fn signed_request<T: Serialize>(
         &self,
         credentials: &ApiCredentials,
         action: &'static str,
@@ -328,7 +324,7 @@ fn describe_reqwest(error: &reqwest::Error) -> String {
 
 /// Decodes an API 3.0 answer: `Response.Error` first (it comes with HTTP 200), then the status,
 /// then the documented fields. Never quotes the body, which may hold events.
-pub fn decode<T: DeserializeOwned>(
+fn decode<T: DeserializeOwned>(
     action: &'static str,
     status: u16,
     bytes: &[u8],

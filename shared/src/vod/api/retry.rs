@@ -88,16 +88,16 @@ impl RetryPolicy {
 /// How long one call may take: each attempt at most `attempt_timeout`, and no attempt (or wait
 /// before one) that would end after `until`.
 #[derive(Debug, Clone, Copy)]
-pub struct Budget {
+pub(crate) struct Budget {
     /// The client timeout of each attempt.
-    pub attempt_timeout: Duration,
+    pub(crate) attempt_timeout: Duration,
     /// When to stop trying.
-    pub until: Instant,
+    pub(crate) until: Instant,
 }
 
 impl Budget {
     /// Attempts of `attempt_timeout`, retried for at most `total`.
-    pub fn within(attempt_timeout: Duration, total: Duration) -> Self {
+    pub(crate) fn within(attempt_timeout: Duration, total: Duration) -> Self {
         Self {
             attempt_timeout,
             until: Instant::now() + total,

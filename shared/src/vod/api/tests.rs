@@ -168,11 +168,11 @@ fn endpoints() {
     assert_eq!(
         Endpoint::parse("https://vod.tencentcloudapi.com/")
             .unwrap()
-            .host(),
+            .host,
         "vod.tencentcloudapi.com"
     );
     assert_eq!(
-        Endpoint::parse("http://localhost:8080").unwrap().host(),
+        Endpoint::parse("http://localhost:8080").unwrap().host,
         "localhost:8080"
     );
     for bad in [
