@@ -22,7 +22,7 @@ fn floats_keep_their_value_and_the_event_its_id_through_a_json_round_trip() {
     for number in IMPRECISE_FLOATS {
         let body = format!(r#"{{"EventType":"NewFileUpload","FileUploadEvent":{{"V":{number}}}}}"#);
         let callback = callback::parse(body.as_bytes()).expect("parses");
-        let envelope = Envelope::build(&callback, None, datetime!(2026-11-28 16:41:00 UTC));
+        let envelope = Envelope::build(callback.clone(), None, datetime!(2026-11-28 16:41:00 UTC));
         let read: Envelope = serde_json::from_str(&envelope.to_json()).expect("reads back");
         assert_eq!(read, envelope, "{number}");
 

@@ -10,7 +10,9 @@ use aws_sdk_sqs::types::{Message, MessageSystemAttributeName, QueueAttributeName
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use common::{aws_config, moto_endpoint};
-use vodgate::ingest::sink::{DynamoDbSink, Record, Sink, SinkError, SqsSink, Stored, gunzip};
+use vodgate::ingest::sink::{
+    DynamoDbSink, Record, Sink, SinkError, SqsSink, Stored, Unavailable, gunzip,
+};
 
 const FILE_ID: &str = "5285890781763144364";
 const RECEIVED_AT_UNIX: i64 = 1_795_884_060;
@@ -31,7 +33,7 @@ fn record<'a>(id: &'a str, envelope: &'a str) -> Record<'a> {
         uploader_sub: Some("user-42"),
         received_at: "2026-11-28T16:41:00Z",
         received_at_unix: RECEIVED_AT_UNIX,
-        envelope_json: envelope,
+        envelope_json: envelope.to_owned(),
     }
 }
 
@@ -120,14 +122,14 @@ async fn sqs_standard_queue_gets_the_envelope_and_its_attributes() {
     let id = event_id();
     let envelope = envelope(&id);
     assert_eq!(
-        sink.store(&record(&id, &envelope)).await.unwrap(),
+        sink.store(record(&id, &envelope)).await.unwrap(),
         Stored::New
     );
     let no_file = Record {
         file_id: None,
         ..record(&id, &envelope)
     };
-    assert_eq!(sink.store(&no_file).await.unwrap(), Stored::New);
+    assert_eq!(sink.store(no_file).await.unwrap(), Stored::New);
 
     let messages = receive_all(&client, &queue_url).await;
     assert_eq!(messages.len(), 2, "a standard queue cannot deduplicate");
@@ -162,7 +164,7 @@ async fn sqs_fifo_queue_drops_a_redelivery_and_groups_by_file() {
     for _ in 0..2 {
         assert_eq!(
             Sink::from(sink.clone())
-                .store(&record(&id, &envelope))
+                .store(record(&id, &envelope))
                 .await
                 .unwrap(),
             Stored::New
@@ -198,7 +200,7 @@ async fn sqs_oversize_envelope_is_sent_gzipped() {
     let envelope = big_envelope(&id, 300 * 1024);
     assert!(envelope.len() > 300 * 1024);
     assert_eq!(
-        sink.store(&record(&id, &envelope)).await.unwrap(),
+        sink.store(record(&id, &envelope)).await.unwrap(),
         Stored::New
     );
 
@@ -229,7 +231,7 @@ async fn sqs_queue_allowing_larger_messages_gets_them_plain() {
         let id = event_id();
         let envelope = big_envelope(&id, 300 * 1024);
         assert_eq!(
-            sink.store(&record(&id, &envelope)).await.unwrap(),
+            sink.store(record(&id, &envelope)).await.unwrap(),
             Stored::New
         );
         let messages = receive_all(&client, &queue_url).await;
@@ -252,7 +254,7 @@ async fn sqs_envelope_too_large_even_compressed_is_refused() {
 
     let id = event_id();
     let envelope = incompressible_envelope(&id, 400 * 1024);
-    let error = sink.store(&record(&id, &envelope)).await.unwrap_err();
+    let error = sink.store(record(&id, &envelope)).await.unwrap_err();
     assert!(
         matches!(error, SinkError::TooLarge(size) if size > 262_144),
         "{error}"
@@ -269,7 +271,7 @@ async fn sqs_body_with_characters_sqs_refuses_is_sent_gzipped() {
     let id = event_id();
     let envelope = format!("{{\"id\":\"{id}\",\"title\":\"odd \u{FFFF} title\"}}");
     assert_eq!(
-        sink.store(&record(&id, &envelope)).await.unwrap(),
+        sink.store(record(&id, &envelope)).await.unwrap(),
         Stored::New
     );
     let messages = receive_all(&client, &queue_url).await;
@@ -322,11 +324,11 @@ async fn dynamodb_stores_once_and_a_redelivery_is_a_duplicate() {
     let id = event_id();
     let envelope = envelope(&id);
     assert_eq!(
-        sink.store(&record(&id, &envelope)).await.unwrap(),
+        sink.store(record(&id, &envelope)).await.unwrap(),
         Stored::New
     );
     assert_eq!(
-        sink.store(&record(&id, &envelope)).await.unwrap(),
+        sink.store(record(&id, &envelope)).await.unwrap(),
         Stored::Duplicate
     );
 
@@ -352,7 +354,7 @@ async fn dynamodb_stores_once_and_a_redelivery_is_a_duplicate() {
         uploader_sub: None,
         ..record(&bare_id, &envelope)
     };
-    assert_eq!(sink.store(&bare).await.unwrap(), Stored::New);
+    assert_eq!(sink.store(bare).await.unwrap(), Stored::New);
     let items = scan(&client, &table).await;
     let item = items.iter().find(|i| s(i, "id") == bare_id).unwrap();
     assert!(!item.contains_key("fileId") && !item.contains_key("uploaderSub"));
@@ -367,7 +369,7 @@ async fn dynamodb_oversize_envelope_is_stored_gzipped() {
     let id = event_id();
     let envelope = big_envelope(&id, 500 * 1024);
     assert_eq!(
-        sink.store(&record(&id, &envelope)).await.unwrap(),
+        sink.store(record(&id, &envelope)).await.unwrap(),
         Stored::New
     );
     let items = scan(&client, &table).await;
@@ -378,7 +380,7 @@ async fn dynamodb_oversize_envelope_is_stored_gzipped() {
 
     let id = event_id();
     let envelope = incompressible_envelope(&id, 500 * 1024);
-    let error = sink.store(&record(&id, &envelope)).await.unwrap_err();
+    let error = sink.store(record(&id, &envelope)).await.unwrap_err();
     assert!(matches!(error, SinkError::TooLarge(_)), "{error}");
     assert_eq!(scan(&client, &table).await.len(), 1);
 }
@@ -388,8 +390,12 @@ async fn dynamodb_missing_table_is_unavailable() {
     let sink = Sink::from(DynamoDbSink::new(dynamodb().await, unique("absent"), 30));
     let id = event_id();
     let envelope = envelope(&id);
-    let error = sink.store(&record(&id, &envelope)).await.unwrap_err();
-    assert!(matches!(error, SinkError::Unavailable(_)), "{error}");
+    let error = sink.store(record(&id, &envelope)).await.unwrap_err();
+    assert_eq!(
+        error.unavailable_kind(),
+        Some(Unavailable::Refused),
+        "{error}"
+    );
     assert!(!error.to_string().contains(&envelope));
 }
 
@@ -408,11 +414,15 @@ async fn assert_unavailable_quickly(sink: Sink) {
     let id = event_id();
     let envelope = envelope(&id);
     let started = Instant::now();
-    let result = tokio::time::timeout(Duration::from_secs(15), sink.store(&record(&id, &envelope)))
+    let result = tokio::time::timeout(Duration::from_secs(15), sink.store(record(&id, &envelope)))
         .await
         .expect("store must give up within 15 s");
     let error = result.unwrap_err();
-    assert!(matches!(error, SinkError::Unavailable(_)), "{error}");
+    assert_eq!(
+        error.unavailable_kind(),
+        Some(Unavailable::Unreachable),
+        "{error}"
+    );
     assert!(!error.to_string().contains(&envelope));
     eprintln!("{}: {error} after {:?}", sink.describe(), started.elapsed());
 }

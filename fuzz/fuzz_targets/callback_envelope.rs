@@ -1,6 +1,6 @@
 //! Bytes → `callback::parse` → `Envelope::build` and the event id.
 //!
-//! Invariants: nothing panics; a refused body has a 4xx status; an accepted body's envelope
+//! Invariants: nothing panics; a refused body says why; an accepted body's envelope
 //! serialises to JSON that reads back as the same envelope, with an id of the documented form and
 //! an event without `Sign`, `T` or `EventHandle`; the id survives re-serialising the body, writing
 //! it with every object's keys in reverse order, and new delivery fields; adding a member changes
@@ -17,8 +17,6 @@ fuzz_target!(|data: &[u8]| {
     let callback = match callback::parse(data) {
         Ok(callback) => callback,
         Err(err) => {
-            assert!(matches!(err.status(), 400 | 413), "{err:?}");
-            assert!(!err.reason().is_empty());
             assert!(!err.to_string().is_empty());
             return;
         }
@@ -31,7 +29,7 @@ fuzz_target!(|data: &[u8]| {
     );
     let _ = (callback.sign(), callback.t(), callback.event_handle());
 
-    let envelope = Envelope::build(&callback, None, OffsetDateTime::UNIX_EPOCH);
+    let envelope = Envelope::build(callback.clone(), None, OffsetDateTime::UNIX_EPOCH);
     let id = event_id(&callback);
     assert_eq!(envelope.id, id);
     let hex = id.strip_prefix("vod_").expect("vod_ prefix");

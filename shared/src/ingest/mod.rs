@@ -8,4 +8,4 @@ pub mod envelope;
 pub mod sink;
 mod store;
 
-pub use store::{SinkLatency, StoredEvent, envelope_for, store_envelope, store_timeout};
+pub(crate) use store::{SinkLatency, StoredEvent, envelope_for, store_envelope, store_timeout};

@@ -34,6 +34,8 @@ use flate2::Compression;
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
 
+use aws_sdk_sqs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+
 use crate::platform::config::{ConfigError, Env};
 
 pub use dynamodb::DynamoDbSink;
@@ -49,7 +51,7 @@ const MAX_RETENTION_DAYS: u32 = 3650;
 const SINK_FORMS: &str = "sqs:<queue url>, dynamodb:<table name> or sqlite:<path>";
 
 /// What a sink stores: the envelope JSON plus the attributes sinks index by. Built by the caller.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub struct Record<'a> {
     /// `"vod_"` + 32 hex digits; deterministic per event, so a redelivery has the same id.
     pub id: &'a str,
@@ -63,8 +65,9 @@ pub struct Record<'a> {
     pub received_at: &'a str,
     /// The same instant in seconds since the Unix epoch.
     pub received_at_unix: i64,
-    /// The whole envelope, already serialised (may be up to ~1.1 MiB).
-    pub envelope_json: &'a str,
+    /// The whole envelope, already serialised (may be up to ~1.1 MiB). Owned, so that a sink
+    /// hands it on (to its writer thread, or into the SDK's request) without copying it.
+    pub envelope_json: String,
 }
 
 /// What a successful [`Sink::store`] did.
@@ -79,14 +82,117 @@ pub enum Stored {
 /// Why an event was not stored.
 #[derive(Debug, thiserror::Error)]
 pub enum SinkError {
-    /// The sink is down, throttled, too slow or refused our credentials: VOD should retry (503).
-    /// The text explains the cause and never contains the event.
-    #[error("event sink unavailable: {0}")]
-    Unavailable(String),
+    /// The sink did not take the event this time: VOD should retry (503). `detail` explains the
+    /// cause for the logs and never contains the event.
+    #[error("event sink unavailable ({kind}): {detail}")]
+    Unavailable {
+        /// What kind of failure, for a caller that reacts differently (or counts them apart).
+        kind: Unavailable,
+        /// The cause, for people.
+        detail: String,
+    },
     /// The event does not fit the sink even compressed (the size it would take, in bytes).
     /// Retrying cannot help, so the caller must not ask VOD to.
     #[error("event too large for the sink even compressed: {0} bytes")]
     TooLarge(usize),
+}
+
+impl SinkError {
+    pub(crate) fn unavailable(kind: Unavailable, detail: impl Into<String>) -> Self {
+        Self::Unavailable {
+            kind,
+            detail: detail.into(),
+        }
+    }
+
+    /// The kind of an [`SinkError::Unavailable`]; `None` for [`SinkError::TooLarge`].
+    pub fn unavailable_kind(&self) -> Option<Unavailable> {
+        match self {
+            Self::Unavailable { kind, .. } => Some(*kind),
+            Self::TooLarge(_) => None,
+        }
+    }
+}
+
+/// Why a sink did not take an event. Every kind is worth a retry by VOD; they differ in who can
+/// make the retry succeed: time ([`Unavailable::Busy`], [`Unavailable::TimedOut`]), the network
+/// or the sink's operator ([`Unavailable::Unreachable`], [`Unavailable::Failed`]), or ours
+/// ([`Unavailable::Refused`]: credentials, permissions, a missing table or queue).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unavailable {
+    /// Throttled, or overloaded: a rate limit, a full write queue, a lock held elsewhere.
+    Busy,
+    /// No answer in time.
+    TimedOut,
+    /// Not reachable: connection refused or reset, DNS, TLS.
+    Unreachable,
+    /// Refused as configured: credentials, permissions, a table or queue that does not exist.
+    Refused,
+    /// Anything else: a server error, a local I/O error.
+    Failed,
+}
+
+impl std::fmt::Display for Unavailable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Busy => "busy",
+            Self::TimedOut => "timed out",
+            Self::Unreachable => "unreachable",
+            Self::Refused => "refused",
+            Self::Failed => "failed",
+        })
+    }
+}
+
+/// The kind of an AWS SDK failure: where it failed (no answer, no connection) and, for an answer,
+/// its error code. SQS and DynamoDB share these smithy types, so one function serves both.
+fn aws_unavailable<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> Unavailable {
+    match error {
+        SdkError::TimeoutError(_) => Unavailable::TimedOut,
+        SdkError::DispatchFailure(failure) if failure.is_timeout() => Unavailable::TimedOut,
+        SdkError::DispatchFailure(_) => Unavailable::Unreachable,
+        _ => match error.code() {
+            Some(code) if is_throttling(code) => Unavailable::Busy,
+            Some(code) if is_refusal(code) => Unavailable::Refused,
+            _ => Unavailable::Failed,
+        },
+    }
+}
+
+/// Throttling codes of SQS and DynamoDB (`ThrottlingException`, `RequestThrottled`,
+/// `ProvisionedThroughputExceededException`, `RequestLimitExceeded`).
+fn is_throttling(code: &str) -> bool {
+    ["Throttl", "ThroughputExceeded", "RequestLimitExceeded"]
+        .iter()
+        .any(|part| code.contains(part))
+}
+
+/// Codes that only an operator can fix: credentials, permissions, a missing table or queue.
+fn is_refusal(code: &str) -> bool {
+    [
+        "AccessDenied",
+        "UnrecognizedClient",
+        "InvalidClientTokenId",
+        "ExpiredToken",
+        "InvalidSignature",
+        "SignatureDoesNotMatch",
+        "ResourceNotFound",
+        "NonExistentQueue",
+        "QueueDoesNotExist",
+    ]
+    .iter()
+    .any(|part| code.contains(part))
+}
+
+/// An AWS SDK failure as a [`SinkError`]: its kind, and the SDK's description (which names the
+/// service, the code and the cause, never the request body).
+fn aws_error<E, R>(service: &str, error: SdkError<E, R>) -> SinkError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let kind = aws_unavailable(&error);
+    SinkError::unavailable(kind, format!("{service}: {}", DisplayErrorContext(error)))
 }
 
 /// A configured event sink.
@@ -138,7 +244,7 @@ impl Sink {
     /// wait (the events function's `EVENT_STORE_TIMEOUT_SECONDS`); a write that completes after
     /// the caller gave up is harmless, because the retry finds it (a duplicate, or a
     /// deduplicated message).
-    pub async fn store(&self, record: &Record<'_>) -> Result<Stored, SinkError> {
+    pub async fn store(&self, record: Record<'_>) -> Result<Stored, SinkError> {
         match self {
             Self::Sqlite(sink) => sink.store(record).await,
             Self::Sqs(sink) => sink.store(record).await,
@@ -245,7 +351,7 @@ fn is_table_name(target: &str) -> bool {
 }
 
 /// Gzip-compresses `data`: the encoding sinks use for envelopes over their size limit.
-pub fn gzip(data: &[u8]) -> std::io::Result<Vec<u8>> {
+pub(crate) fn gzip(data: &[u8]) -> std::io::Result<Vec<u8>> {
     let mut encoder = GzEncoder::new(Vec::with_capacity(data.len() / 4), Compression::default());
     encoder.write_all(data)?;
     encoder.finish()
@@ -261,8 +367,12 @@ pub fn gunzip(data: &[u8]) -> std::io::Result<Vec<u8>> {
 
 /// [`gzip`] for a sink, whose only failure is [`SinkError`].
 fn compress(envelope: &str) -> Result<Vec<u8>, SinkError> {
-    gzip(envelope.as_bytes())
-        .map_err(|e| SinkError::Unavailable(format!("cannot compress the envelope: {e}")))
+    gzip(envelope.as_bytes()).map_err(|e| {
+        SinkError::unavailable(
+            Unavailable::Failed,
+            format!("cannot compress the envelope: {e}"),
+        )
+    })
 }
 
 #[cfg(test)]

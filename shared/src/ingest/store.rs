@@ -5,12 +5,13 @@
 //! [`store_envelope`], so an event delivered both ways gets the same envelope, id and uploader,
 //! and is stored once.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use time::OffsetDateTime;
+use tokio::time::Instant;
 
 use super::envelope::{Envelope, Uploader};
-use super::sink::{Record, Sink, SinkError, Stored};
+use super::sink::{Record, Sink, SinkError, Stored, Unavailable};
 use crate::attribution;
 use crate::platform::config::{ConfigError, Env};
 use crate::platform::secret::SecretList;
@@ -20,18 +21,18 @@ const DEFAULT_STORE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The event a request stored, left in response extensions for the request log line.
 #[derive(Debug, Clone)]
-pub struct StoredEvent {
-    pub id: String,
+pub(crate) struct StoredEvent {
+    pub(crate) id: String,
     /// The sink already had it (a redelivery).
-    pub duplicate: bool,
+    pub(crate) duplicate: bool,
 }
 
 /// How long the sink took (success or failure), left in response extensions for metrics.
 #[derive(Debug, Clone, Copy)]
-pub struct SinkLatency(pub Duration);
+pub(crate) struct SinkLatency(pub(crate) Duration);
 
 /// `EVENT_STORE_TIMEOUT_SECONDS`: the longest wait for one sink write (1–60 s, default 10).
-pub fn store_timeout(env: &Env) -> Result<Duration, ConfigError> {
+pub(crate) fn store_timeout(env: &Env) -> Result<Duration, ConfigError> {
     let timeout_secs: u64 = env.parse_or(
         "EVENT_STORE_TIMEOUT_SECONDS",
         DEFAULT_STORE_TIMEOUT.as_secs(),
@@ -49,22 +50,23 @@ pub fn store_timeout(env: &Env) -> Result<Duration, ConfigError> {
 /// The envelope of an authenticated callback, attributed with the context keys in force. Both
 /// delivery modes (a PUSH request here, a PULL batch in `crate::pull`) build it with this one
 /// function, so an event delivered both ways gets the same envelope, id and uploader.
-pub fn envelope_for(
+pub(crate) fn envelope_for(
     context_keys: Option<&SecretList>,
-    callback: &Callback,
+    callback: Callback,
     received_at: OffsetDateTime,
 ) -> Envelope {
-    Envelope::build(callback, attribute(context_keys, callback), received_at)
+    let uploader = attribute(context_keys, &callback);
+    Envelope::build(callback, uploader, received_at)
 }
 
 /// Writes `envelope` to `sink`, waiting at most `timeout` (a write still running then counts as
-/// failed: the event is redelivered and its retry finds it). Returns how long the sink took.
-pub async fn store_envelope(
+/// failed: the event is redelivered and its retry finds it). Returns how long the sink took, on
+/// tokio's clock like the timeout, so a test with a paused clock sees both exactly.
+pub(crate) async fn store_envelope(
     sink: &Sink,
     envelope: &Envelope,
     timeout: Duration,
 ) -> (Result<Stored, SinkError>, Duration) {
-    let json = envelope.to_json();
     let received_at_text = crate::ingest::envelope::rfc3339(envelope.received_at);
     let record = Record {
         id: &envelope.id,
@@ -73,16 +75,16 @@ pub async fn store_envelope(
         uploader_sub: envelope.uploader.as_ref().map(|u| u.sub.as_str()),
         received_at: &received_at_text,
         received_at_unix: envelope.received_at.unix_timestamp(),
-        envelope_json: &json,
+        envelope_json: envelope.to_json(),
     };
     let started = Instant::now();
-    let stored = tokio::time::timeout(timeout, sink.store(&record)).await;
+    let stored = tokio::time::timeout(timeout, sink.store(record)).await;
     let latency = started.elapsed();
     let result = stored.unwrap_or_else(|_| {
-        Err(SinkError::Unavailable(format!(
-            "no answer within {} ms",
-            timeout.as_millis()
-        )))
+        Err(SinkError::unavailable(
+            Unavailable::TimedOut,
+            format!("no answer within {} ms", timeout.as_millis()),
+        ))
     });
     (result, latency)
 }
@@ -100,4 +102,33 @@ fn attribute(keys: Option<&SecretList>, callback: &Callback) -> Option<Uploader>
             upload_id: who.upload_id.as_str().to_owned(),
             meta: who.meta.map(|m| m.as_str().to_owned()),
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::ingest::sink::SqliteSink;
+    use crate::vod::callback;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_sink_that_does_not_answer_times_out_after_exactly_the_timeout() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("events.sqlite");
+        let sink = Sink::from(SqliteSink::open(&path).unwrap());
+        let lock = rusqlite::Connection::open(&path).unwrap();
+        lock.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let callback = callback::parse(br#"{"EventType":"FileDeleted"}"#).unwrap();
+        let envelope = envelope_for(None, callback, datetime!(2026-11-28 16:41:00 UTC));
+        let timeout = Duration::from_secs(10);
+        let (result, latency) = store_envelope(&sink, &envelope, timeout).await;
+        let error = result.unwrap_err();
+        assert_eq!(error.unavailable_kind(), Some(Unavailable::TimedOut));
+        assert_eq!(
+            error.to_string(),
+            "event sink unavailable (timed out): no answer within 10000 ms"
+        );
+        assert_eq!(latency, timeout);
+    }
 }

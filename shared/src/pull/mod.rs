@@ -33,14 +33,15 @@
 //! carry counts, ids and VOD request ids only: never event bodies, handles or keys.
 
 use std::future::Future;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
+use tokio::time::Instant;
 
 mod config;
 
-use crate::ingest::sink::{Sink, SinkError, Stored};
+use crate::ingest::sink::{Sink, Stored};
 use crate::ingest::{envelope_for, store_envelope, store_timeout};
 use crate::platform::config::{ConfigError, Env};
 use crate::platform::keys::{KeySet, Keys, SecretsManager, StartError};
@@ -77,6 +78,28 @@ impl Default for PullTimings {
             margin: Duration::from_secs(10),
             idle_backoff: Duration::from_secs(5),
         }
+    }
+}
+
+/// Where each step of a batch that must end by `deadline` stops. Instants are tokio's, so a test
+/// with a paused clock controls them.
+impl PullTimings {
+    /// `PullEvents` (with its retries) ends [`PullTimings::margin`] before the deadline, leaving
+    /// the rest for storing and confirming what it returns.
+    fn pull_until(&self, deadline: Instant) -> Instant {
+        deadline.checked_sub(self.margin).unwrap_or(deadline)
+    }
+
+    /// Stores start within [`PullTimings::store_budget`] of the batch's arrival, and not in the
+    /// last half margin, which is the confirm's.
+    fn store_until(&self, arrived: Instant, deadline: Instant) -> Instant {
+        (arrived + self.store_budget).min(deadline.checked_sub(self.margin / 2).unwrap_or(deadline))
+    }
+
+    /// Confirming ends [`PullTimings::confirm_by`] after arrival (inside VOD's 30 s), and by the
+    /// deadline.
+    fn confirm_until(&self, arrived: Instant, deadline: Instant) -> Instant {
+        (arrived + self.confirm_by).min(deadline)
     }
 }
 
@@ -182,7 +205,7 @@ impl From<PullError> for lambda_http::lambda_runtime::Diagnostic {
             error_type: format!(
                 "PullError.{}",
                 error.error.code().unwrap_or(match error.error {
-                    VodApiError::Network { .. } => "Network",
+                    VodApiError::Network { .. } | VodApiError::OutOfTime { .. } => "Network",
                     VodApiError::Status { .. } => "Status",
                     _ => "Decode",
                 })
@@ -325,11 +348,9 @@ impl Puller {
 
     /// One batch: pull, store, confirm what was stored. Fails only if `PullEvents` does; a long
     /// poll still running when the pull part of `deadline` arrives is an empty batch.
-    pub async fn batch(&self, deadline: Instant) -> Result<PullReport, VodApiError> {
+    pub(crate) async fn batch(&self, deadline: Instant) -> Result<PullReport, VodApiError> {
         let keys = self.keys.current().await;
-        let pull_until = deadline
-            .checked_sub(self.timings.margin)
-            .unwrap_or(deadline);
+        let pull_until = self.timings.pull_until(deadline);
         let pulled = match self
             .api
             .pull_events(
@@ -344,7 +365,7 @@ impl Puller {
             Ok(pulled) => pulled,
             // The deadline cut a long poll short: time is up, VOD is fine. Whatever VOD put in
             // that answer is redelivered in 30 s.
-            Err(VodApiError::Network { .. })
+            Err(VodApiError::Network { .. } | VodApiError::OutOfTime { .. })
                 if Instant::now() + Duration::from_millis(5) >= pull_until =>
             {
                 return Ok(PullReport::default());
@@ -352,12 +373,8 @@ impl Puller {
             Err(error) => return Err(error),
         };
         let arrived = Instant::now();
-        let store_until = (arrived + self.timings.store_budget).min(
-            deadline
-                .checked_sub(self.timings.margin / 2)
-                .unwrap_or(deadline),
-        );
-        let confirm_until = (arrived + self.timings.confirm_by).min(deadline);
+        let store_until = self.timings.store_until(arrived, deadline);
+        let confirm_until = self.timings.confirm_until(arrived, deadline);
         let mut report = PullReport {
             batches: 1,
             pulled: pulled.events.len() as u64,
@@ -439,8 +456,7 @@ impl Puller {
             .chars()
             .take(64)
             .collect::<String>();
-        let bytes = Value::Object(event).to_string();
-        let parsed = match callback::parse(bytes.as_bytes()) {
+        let parsed = match callback::from_object(event) {
             Ok(parsed) => parsed,
             Err(error) => {
                 tracing::warn!(%event_type, %error, "pulled event cannot be parsed; leaving it unconfirmed");
@@ -455,7 +471,7 @@ impl Puller {
                 sink_unavailable: false,
             };
         }
-        let envelope = envelope_for(context_keys, &parsed, OffsetDateTime::now_utc());
+        let envelope = envelope_for(context_keys, parsed, OffsetDateTime::now_utc());
         let (result, latency) = store_envelope(&self.sink, &envelope, timeout).await;
         match result {
             Ok(stored) => {
@@ -465,7 +481,7 @@ impl Puller {
             Err(error) => {
                 tracing::warn!(id = %envelope.id, %event_type, %error, "pulled event not stored; VOD will deliver it again");
                 Outcome::Failed {
-                    sink_unavailable: matches!(error, SinkError::Unavailable(_)),
+                    sink_unavailable: error.unavailable_kind().is_some(),
                 }
             }
         }
@@ -559,7 +575,7 @@ pub async fn serve(puller: Puller, env: &Env) -> Result<(), crate::web::serve::B
 }
 
 /// One scheduled invocation: drain until shortly before `deadline`.
-pub async fn invocation(
+pub(crate) async fn invocation(
     puller: &Puller,
     event: &Value,
     deadline: SystemTime,
@@ -622,6 +638,22 @@ mod tests {
         assert_eq!(total.pulled, 6);
         assert_eq!(total.to_json()["confirmed"], 4);
         assert_eq!(total.to_json()["batches"], 2);
+    }
+
+    #[test]
+    fn batch_steps_end_in_order_and_by_the_deadline() {
+        let t = PullTimings::default();
+        let now = Instant::now();
+        let roomy = now + Duration::from_secs(900);
+        assert_eq!(t.pull_until(roomy), roomy - t.margin);
+        assert_eq!(t.store_until(now, roomy), now + t.store_budget);
+        assert_eq!(t.confirm_until(now, roomy), now + t.confirm_by);
+        // Near a Lambda deadline the deadline decides: stores stop half a margin before it,
+        // confirming at it.
+        let tight = now + Duration::from_secs(12);
+        assert_eq!(t.pull_until(tight), now + Duration::from_secs(2));
+        assert_eq!(t.store_until(now, tight), now + Duration::from_secs(7));
+        assert_eq!(t.confirm_until(now, tight), tight);
     }
 
     #[test]

@@ -34,7 +34,7 @@ use crate::web::{ApiError, Cors};
 pub const ROUTE: &str = "/v1/vod/events";
 
 /// The keys `events` uses, derived once per secret fetch.
-pub struct EventsKeys {
+pub(crate) struct EventsKeys {
     callback: CallbackKeys,
     context: Option<SecretList>,
 }
@@ -165,7 +165,7 @@ async fn ingest(
         parts.uri.query(),
         received_at.unix_timestamp(),
     )?;
-    let envelope = envelope_for(keys.context.as_ref(), auth.callback(), received_at);
+    let envelope = envelope_for(keys.context.as_ref(), auth.into_callback(), received_at);
     let (stored, latency) = store_envelope(&state.sink, &envelope, state.store_timeout).await;
     let latency = SinkLatency(latency);
     match stored {
@@ -182,7 +182,7 @@ async fn ingest(
 
 /// Everything that can go wrong receiving a callback.
 #[derive(Debug, thiserror::Error)]
-pub enum EventsError {
+pub(crate) enum EventsError {
     #[error(transparent)]
     Auth(#[from] CallbackAuthError),
     #[error(transparent)]
@@ -194,18 +194,40 @@ pub enum EventsError {
 }
 
 impl IntoResponse for EventsError {
+    /// The one place a failed callback becomes an HTTP answer: 404/401 for authentication (so
+    /// VOD's retries stop only when the key is fixed), 400/413 for bodies that can never be stored,
+    /// 503 for a sink that failed (VOD delivers again), 413 for an event no sink can hold.
     fn into_response(self) -> Response {
         let api = match self {
-            Self::Auth(error) => ApiError::new(
-                StatusCode::from_u16(error.status()).unwrap_or(StatusCode::UNAUTHORIZED),
-                error.reason(),
-                error.to_string(),
-            ),
-            Self::Parse(error) => ApiError::new(
-                StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST),
-                error.reason(),
-                error.to_string(),
-            ),
+            Self::Auth(error) => {
+                let (status, reason) = match error {
+                    CallbackAuthError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+                    CallbackAuthError::WrongPathToken => {
+                        (StatusCode::UNAUTHORIZED, "invalid_callback_token")
+                    }
+                    CallbackAuthError::MissingSign => {
+                        (StatusCode::UNAUTHORIZED, "missing_signature")
+                    }
+                    CallbackAuthError::BadSign => (StatusCode::UNAUTHORIZED, "invalid_signature"),
+                    CallbackAuthError::Expired => (StatusCode::UNAUTHORIZED, "signature_expired"),
+                    CallbackAuthError::TooFarAhead => {
+                        (StatusCode::UNAUTHORIZED, "signature_time_invalid")
+                    }
+                    CallbackAuthError::NotConfigured => {
+                        (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
+                    }
+                };
+                ApiError::new(status, reason, error.to_string())
+            }
+            Self::Parse(error) => {
+                let (status, reason) = match error {
+                    CallbackError::TooLarge { .. } => {
+                        (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
+                    }
+                    _ => (StatusCode::BAD_REQUEST, "bad_request"),
+                };
+                ApiError::new(status, reason, error.to_string())
+            }
             Self::Sink(error, latency) => {
                 let api = match error {
                     SinkError::TooLarge(bytes) => {
@@ -216,8 +238,8 @@ impl IntoResponse for EventsError {
                             "the event is too large for the configured sink",
                         )
                     }
-                    SinkError::Unavailable(cause) => {
-                        tracing::warn!(%cause, "sink unavailable; answering 503 so VOD retries");
+                    SinkError::Unavailable { kind, detail } => {
+                        tracing::warn!(%kind, cause = %detail, "sink unavailable; answering 503 so VOD retries");
                         ApiError::new(
                             StatusCode::SERVICE_UNAVAILABLE,
                             "unavailable",
@@ -232,5 +254,117 @@ impl IntoResponse for EventsError {
             Self::Http(api) => api,
         };
         api.into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::ingest::sink::Unavailable;
+
+    #[tokio::test]
+    async fn every_refusal_has_its_status_reason_and_message() {
+        let latency = || SinkLatency(Duration::from_millis(7));
+        let stored = "the event could not be stored; retry later";
+        let too_large = "the event is too large for the configured sink";
+        let cases: Vec<(EventsError, u16, &str, Option<&str>)> = vec![
+            (CallbackAuthError::NotFound.into(), 404, "not_found", None),
+            (
+                CallbackAuthError::WrongPathToken.into(),
+                401,
+                "invalid_callback_token",
+                None,
+            ),
+            (
+                CallbackAuthError::MissingSign.into(),
+                401,
+                "missing_signature",
+                None,
+            ),
+            (
+                CallbackAuthError::BadSign.into(),
+                401,
+                "invalid_signature",
+                None,
+            ),
+            (
+                CallbackAuthError::Expired.into(),
+                401,
+                "signature_expired",
+                None,
+            ),
+            (
+                CallbackAuthError::TooFarAhead.into(),
+                401,
+                "signature_time_invalid",
+                None,
+            ),
+            (
+                CallbackAuthError::NotConfigured.into(),
+                503,
+                "unavailable",
+                None,
+            ),
+            (
+                CallbackError::TooLarge { len: 2, limit: 1 }.into(),
+                413,
+                "payload_too_large",
+                None,
+            ),
+            (
+                CallbackError::NotUtf8 { valid_up_to: 3 }.into(),
+                400,
+                "bad_request",
+                None,
+            ),
+            (
+                CallbackError::TooDeep { limit: 64 }.into(),
+                400,
+                "bad_request",
+                None,
+            ),
+            (
+                CallbackError::MissingEventType.into(),
+                400,
+                "bad_request",
+                None,
+            ),
+            (
+                EventsError::Sink(SinkError::TooLarge(300_000), latency()),
+                413,
+                "payload_too_large",
+                Some(too_large),
+            ),
+            (
+                EventsError::Sink(
+                    SinkError::unavailable(Unavailable::TimedOut, "no answer within 10 ms"),
+                    latency(),
+                ),
+                503,
+                "unavailable",
+                Some(stored),
+            ),
+        ];
+        for (error, status, reason, message) in cases {
+            let is_sink = matches!(error, EventsError::Sink(..));
+            let message = message.map_or_else(|| error.to_string(), str::to_owned);
+            let response = error.into_response();
+            assert_eq!(response.status().as_u16(), status, "{reason}");
+            assert_eq!(
+                response.extensions().get::<SinkLatency>().is_some(),
+                is_sink,
+                "{reason}"
+            );
+            let body = axum::body::to_bytes(response.into_body(), 4096)
+                .await
+                .unwrap();
+            let body: Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(
+                body,
+                json!({"code": status, "error": reason, "message": message})
+            );
+        }
     }
 }

@@ -10,7 +10,8 @@
 //! * the whole body is kept as raw JSON ([`Callback::body`]), so nothing VOD sent is lost;
 //! * the typed view ([`Callback::payload`]) is best effort: if a known payload does not match its
 //!   struct (a field of an unexpected type, say), the view falls back to [`Payload::Other`] and the
-//!   accessors still read the raw JSON.
+//!   accessors still read the raw JSON. It is built when asked for, not by [`parse`]: storing an
+//!   event needs only the raw JSON and a few ids, so the request path pays for no typed copy.
 //!
 //! Two formats exist. The v3 ("2018") body is VOD's `EventContent`: `EventType`, one payload
 //! object under a per-type key ([`payload_key`]), in PULL mode an `EventHandle` and explicit nulls
@@ -20,6 +21,9 @@
 //!
 //! `Sign` and `T` are exposed but not checked here: authentication is a separate decision, and a
 //! missing or malformed `T` is for that layer to refuse.
+//!
+//! A pulled event arrives already parsed, inside VOD's answer; [`from_object`] applies the same
+//! limits to it without writing it back to text and parsing it again.
 //!
 //! Nesting is bounded at [`MAX_NESTING_DEPTH`] levels by a scan before parsing. serde_json would
 //! stop at 128 on its own; the lower bound is far above anything VOD sends (under 10 levels) and
@@ -34,15 +38,14 @@ use serde_json::{Map, Value};
 
 pub use payload::{
     AudioStream, FileDeleteEvent, FileUploadEvent, MediaBasicInfo, MediaProcessTaskResult,
-    MetaData, ProcedureStateChangeEvent, PullCompleteEvent, SourceInfo, TranscodeOutput,
-    TranscodeTask, VideoStream,
+    MetaData, ProcedureStateChangeEvent, SourceInfo, TranscodeOutput, TranscodeTask, VideoStream,
 };
 
 /// Largest accepted callback body, in bytes. VOD payloads are a few kilobytes.
 pub const MAX_CALLBACK_BYTES: usize = 1024 * 1024;
 
 /// Deepest accepted nesting of JSON arrays and objects; the top-level object is level 1.
-pub const MAX_NESTING_DEPTH: usize = 64;
+pub(crate) const MAX_NESTING_DEPTH: usize = 64;
 
 /// Top-level keys that carry delivery and authentication data rather than the event.
 pub const DELIVERY_KEYS: [&str; 3] = ["Sign", "T", "EventHandle"];
@@ -105,24 +108,6 @@ pub enum CallbackError {
     },
 }
 
-impl CallbackError {
-    /// HTTP status for the response: 413 for [`CallbackError::TooLarge`], otherwise 400.
-    pub fn status(&self) -> u16 {
-        match self {
-            Self::TooLarge { .. } => 413,
-            _ => 400,
-        }
-    }
-
-    /// Machine-readable reason for the response body: `payload_too_large` or `bad_request`.
-    pub fn reason(&self) -> &'static str {
-        match self {
-            Self::TooLarge { .. } => "payload_too_large",
-            _ => "bad_request",
-        }
-    }
-}
-
 /// Typed view of the payloads the service reads; everything else is [`Payload::Other`].
 #[derive(Debug, Clone, PartialEq)]
 pub enum Payload {
@@ -132,8 +117,6 @@ pub enum Payload {
     ProcedureStateChanged(ProcedureStateChangeEvent),
     /// `FileDeleted`.
     FileDeleted(FileDeleteEvent),
-    /// `PullComplete`.
-    PullComplete(PullCompleteEvent),
     /// Any other type, a v2 body, or a known payload that did not match its struct. The raw JSON
     /// is in [`Callback::body`].
     Other,
@@ -157,7 +140,6 @@ pub struct Callback {
     body: Map<String, Value>,
     format: Format,
     event_type: String,
-    payload: Payload,
 }
 
 impl fmt::Debug for Callback {
@@ -165,7 +147,6 @@ impl fmt::Debug for Callback {
         f.debug_struct("Callback")
             .field("format", &self.format)
             .field("event_type", &self.event_type)
-            .field("payload", &self.payload)
             .finish_non_exhaustive()
     }
 }
@@ -194,18 +175,68 @@ pub fn parse(body: &[u8]) -> Result<Callback, CallbackError> {
             found: json_kind(&value),
         });
     };
+    identified(body)
+}
+
+/// A callback from an object already parsed (an event in a `PullEvents` answer), held to the
+/// limits [`parse`] applies to text: the size it would have as compact JSON, and the nesting.
+pub fn from_object(body: Map<String, Value>) -> Result<Callback, CallbackError> {
+    let mut counter = ByteCounter(0);
+    // Writing to a counter cannot fail, and a map of JSON values always serialises.
+    let _ = serde_json::to_writer(&mut counter, &body);
+    if counter.0 > MAX_CALLBACK_BYTES {
+        return Err(CallbackError::TooLarge {
+            len: counter.0,
+            limit: MAX_CALLBACK_BYTES,
+        });
+    }
+    if body
+        .values()
+        .any(|value| deeper_than(value, MAX_NESTING_DEPTH - 1))
+    {
+        return Err(CallbackError::TooDeep {
+            limit: MAX_NESTING_DEPTH,
+        });
+    }
+    identified(body)
+}
+
+fn identified(body: Map<String, Value>) -> Result<Callback, CallbackError> {
     let (format, event_type) = identify(&body)?;
-    let payload = typed_payload(
-        format,
-        &event_type,
-        locate_payload(&body, format, &event_type),
-    );
     Ok(Callback {
         body,
         format,
         event_type,
-        payload,
     })
+}
+
+/// Counts the bytes written through it and keeps none.
+struct ByteCounter(usize);
+
+impl std::io::Write for ByteCounter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0 += bytes.len();
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Whether `value` nests arrays and objects more than `limit` levels (a scalar is 0 levels).
+/// Recursion is bounded by serde_json's own limit of 128 levels on whatever it parsed.
+fn deeper_than(value: &Value, limit: usize) -> bool {
+    match value {
+        Value::Array(items) => limit == 0 || items.iter().any(|item| deeper_than(item, limit - 1)),
+        Value::Object(members) => {
+            limit == 0
+                || members
+                    .values()
+                    .any(|member| deeper_than(member, limit - 1))
+        }
+        _ => false,
+    }
 }
 
 /// The payload key VOD uses for a v3 event type (`NewFileUpload` → `FileUploadEvent`), or `None`
@@ -213,7 +244,7 @@ pub fn parse(body: &[u8]) -> Result<Callback, CallbackError> {
 ///
 /// For `WechatPublishComplete` and `WechatMiniProgramPublishComplete` the sources disagree; this
 /// returns the SDK's key, and [`Callback`] also looks under the other spelling.
-pub fn payload_key(event_type: &str) -> Option<&'static str> {
+pub(crate) fn payload_key(event_type: &str) -> Option<&'static str> {
     let key = match event_type {
         "NewFileUpload" => "FileUploadEvent",
         "ProcedureStateChanged" => "ProcedureStateChangeEvent",
@@ -283,9 +314,24 @@ impl Callback {
         &self.event_type
     }
 
-    /// Typed view of the payload; [`Payload::Other`] when there is none.
-    pub fn payload(&self) -> &Payload {
-        &self.payload
+    /// Typed view of the payload, read from the raw JSON on each call; [`Payload::Other`] when
+    /// there is none.
+    pub fn payload(&self) -> Payload {
+        typed_payload(
+            self.format,
+            &self.event_type,
+            locate_payload(&self.body, self.format, &self.event_type),
+        )
+    }
+
+    /// The event without its delivery: the body minus `Sign`, `T` and `EventHandle`, moved out
+    /// rather than copied.
+    pub(crate) fn into_event(self) -> Map<String, Value> {
+        let mut body = self.body;
+        for key in DELIVERY_KEYS {
+            body.remove(key);
+        }
+        body
     }
 
     /// The payload object as raw JSON: the object under [`payload_key`] (or its alternative
@@ -448,7 +494,6 @@ fn typed_payload(format: Format, event_type: &str, payload: Option<&Value>) -> P
             ProcedureStateChangeEvent::deserialize(value).map(Payload::ProcedureStateChanged)
         }
         "FileDeleted" => FileDeleteEvent::deserialize(value).map(Payload::FileDeleted),
-        "PullComplete" => PullCompleteEvent::deserialize(value).map(Payload::PullComplete),
         _ => return Payload::Other,
     };
     typed.unwrap_or(Payload::Other)
@@ -510,606 +555,4 @@ fn json_kind(value: &Value) -> &'static str {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
-    use proptest::prelude::*;
-    use serde_json::json;
-
-    use super::*;
-
-    const NEW_FILE_UPLOAD: &str =
-        include_str!("../../../tests/fixtures/callbacks/new_file_upload.json");
-    const PROCEDURE_FINISH: &str =
-        include_str!("../../../tests/fixtures/callbacks/procedure_finish.json");
-    const PROCEDURE_CHANGE_PROCESSING: &str =
-        include_str!("../../../tests/fixtures/callbacks/procedure_change_processing.json");
-    const PROCEDURE_CHANGE_FINISH: &str =
-        include_str!("../../../tests/fixtures/callbacks/procedure_change_finish.json");
-    const FILE_DELETED: &str = include_str!("../../../tests/fixtures/callbacks/file_deleted.json");
-    const PULL_COMPLETE: &str =
-        include_str!("../../../tests/fixtures/callbacks/pull_complete.json");
-    const PULL_EVENTS_RESPONSE: &str =
-        include_str!("../../../tests/fixtures/callbacks/pull_events_response.json");
-    const UNKNOWN_FUTURE_TYPE: &str =
-        include_str!("../../../tests/fixtures/callbacks/unknown_future_type.json");
-    const LEGACY_V2_NEW_FILE_UPLOAD: &str =
-        include_str!("../../../tests/fixtures/callbacks/legacy_v2_new_file_upload.json");
-    const REVIEW_AUDIO_VIDEO: &str =
-        include_str!("../../../tests/fixtures/callbacks/review_audio_video.json");
-    const EDIT_MEDIA_COMPLETE: &str =
-        include_str!("../../../tests/fixtures/callbacks/edit_media_complete.json");
-
-    /// Every fixture, by file name.
-    pub(crate) const FIXTURES: [(&str, &str); 11] = [
-        ("new_file_upload", NEW_FILE_UPLOAD),
-        ("procedure_finish", PROCEDURE_FINISH),
-        ("procedure_change_processing", PROCEDURE_CHANGE_PROCESSING),
-        ("procedure_change_finish", PROCEDURE_CHANGE_FINISH),
-        ("file_deleted", FILE_DELETED),
-        ("pull_complete", PULL_COMPLETE),
-        ("pull_events_response", PULL_EVENTS_RESPONSE),
-        ("unknown_future_type", UNKNOWN_FUTURE_TYPE),
-        ("legacy_v2_new_file_upload", LEGACY_V2_NEW_FILE_UPLOAD),
-        ("review_audio_video", REVIEW_AUDIO_VIDEO),
-        ("edit_media_complete", EDIT_MEDIA_COMPLETE),
-    ];
-
-    /// Every callback the fixtures hold: each file but the PullEvents response, plus each event
-    /// in that response.
-    pub(crate) fn fixture_callbacks() -> Vec<(String, Callback)> {
-        let mut callbacks: Vec<_> = FIXTURES
-            .iter()
-            .filter(|(name, _)| *name != "pull_events_response")
-            .map(|(name, text)| ((*name).to_owned(), parsed(text)))
-            .collect();
-        for (index, event) in pulled_events().iter().enumerate() {
-            let callback = parse_value(event).expect("PULL event parses");
-            callbacks.push((format!("pull_events_response[{index}]"), callback));
-        }
-        callbacks
-    }
-
-    pub(crate) fn parsed(text: &str) -> Callback {
-        parse(text.as_bytes()).expect("fixture parses")
-    }
-
-    pub(crate) fn parse_value(value: &Value) -> Result<Callback, CallbackError> {
-        parse(value.to_string().as_bytes())
-    }
-
-    /// The events of the PullEvents response, as PULL delivers them.
-    pub(crate) fn pulled_events() -> Vec<Value> {
-        let response: Value = serde_json::from_str(PULL_EVENTS_RESPONSE).expect("fixture is JSON");
-        response["Response"]["EventSet"]
-            .as_array()
-            .expect("EventSet is an array")
-            .clone()
-    }
-
-    struct Expected {
-        fixture: &'static str,
-        event_type: &'static str,
-        format: Format,
-        file_id: Option<&'static str>,
-        task_id: Option<&'static str>,
-        contexts: &'static [&'static str],
-    }
-
-    #[test]
-    fn every_fixture_parses_with_the_expected_fields() {
-        let cases = [
-            Expected {
-                fixture: NEW_FILE_UPLOAD,
-                event_type: "NewFileUpload",
-                format: Format::V3,
-                file_id: Some("5285890784273533167"),
-                task_id: None,
-                contexts: &["u=42&up=9f3c"],
-            },
-            Expected {
-                fixture: PROCEDURE_FINISH,
-                event_type: "ProcedureStateChanged",
-                format: Format::V3,
-                file_id: Some("5285890784273533167"),
-                task_id: Some("1500000001-procedurev2-2e7f0c4b1f3a9d6e8c5b"),
-                contexts: &["u=42&up=9f3c"],
-            },
-            Expected {
-                fixture: PROCEDURE_CHANGE_PROCESSING,
-                event_type: "ProcedureStateChanged",
-                format: Format::V3,
-                file_id: Some("5285890784279910342"),
-                task_id: Some("1500000001-procedurev2-8a41d93c07b25e6f1d0a"),
-                contexts: &["u=7&up=c1d2"],
-            },
-            Expected {
-                fixture: PROCEDURE_CHANGE_FINISH,
-                event_type: "ProcedureStateChanged",
-                format: Format::V3,
-                file_id: Some("5285890784279910342"),
-                task_id: Some("1500000001-procedurev2-8a41d93c07b25e6f1d0a"),
-                contexts: &["u=7&up=c1d2"],
-            },
-            Expected {
-                fixture: FILE_DELETED,
-                event_type: "FileDeleted",
-                format: Format::V3,
-                file_id: Some("5285890784281127704"),
-                task_id: None,
-                contexts: &[],
-            },
-            Expected {
-                fixture: PULL_COMPLETE,
-                event_type: "PullComplete",
-                format: Format::V3,
-                file_id: Some("1450807109824495903"),
-                task_id: Some("1500000001-Pull-f5ac8127b3b6b85cdc13f237c6005d8"),
-                contexts: &[],
-            },
-            Expected {
-                fixture: UNKNOWN_FUTURE_TYPE,
-                event_type: "HoloCastComplete",
-                format: Format::V3,
-                file_id: Some("5285890784290044215"),
-                task_id: Some("1500000001-HoloCast-3c9d1e7a5b2f4c8e"),
-                contexts: &["u=12&up=77aa"],
-            },
-            Expected {
-                fixture: LEGACY_V2_NEW_FILE_UPLOAD,
-                event_type: "NewFileUpload",
-                format: Format::V2,
-                file_id: Some("5285890784300157790"),
-                task_id: None,
-                contexts: &["u=5&up=0b1c"],
-            },
-            Expected {
-                fixture: REVIEW_AUDIO_VIDEO,
-                event_type: "ReviewAudioVideoComplete",
-                format: Format::V3,
-                file_id: Some("5285890784273533167"),
-                task_id: Some("1500000001-ReviewAudioVideo-4b7e2d91c3a85f06"),
-                contexts: &["u=42&up=9f3c"],
-            },
-            Expected {
-                fixture: EDIT_MEDIA_COMPLETE,
-                event_type: "EditMediaComplete",
-                format: Format::V3,
-                file_id: Some("5285890784312208801"),
-                task_id: Some("1500000001-EditMedia-9d2c4e6a8b1f3d57"),
-                contexts: &["u=42&up=9f3c"],
-            },
-        ];
-        for case in cases {
-            let callback = parsed(case.fixture);
-            assert_eq!(callback.event_type(), case.event_type);
-            assert_eq!(callback.format(), case.format, "{}", case.event_type);
-            assert_eq!(
-                callback.file_id().as_deref(),
-                case.file_id,
-                "{}",
-                case.event_type
-            );
-            assert_eq!(
-                callback.task_id().as_deref(),
-                case.task_id,
-                "{}",
-                case.event_type
-            );
-            assert_eq!(callback.contexts(), case.contexts, "{}", case.event_type);
-            assert!(callback.payload_json().is_some(), "{}", case.event_type);
-        }
-    }
-
-    #[test]
-    fn new_file_upload_has_a_typed_view_and_auth_fields() {
-        let callback = parsed(NEW_FILE_UPLOAD);
-        let Payload::FileUpload(event) = callback.payload() else {
-            panic!("expected FileUpload, got {:?}", callback.payload());
-        };
-        let info = event.media_basic_info.as_ref().expect("MediaBasicInfo");
-        let source = info.source_info.as_ref().expect("SourceInfo");
-        assert_eq!(source.source_context.as_deref(), Some("u=42&up=9f3c"));
-        assert_eq!(info.kind.as_deref(), Some("mp4"));
-        let meta = event.meta_data.as_ref().expect("MetaData");
-        assert_eq!(meta.size, Some(7_700_180));
-        assert_eq!(meta.audio_duration, Some(59.99));
-        assert_eq!(callback.sign(), Some("8dc89faaf2a3c7b209de62e36f71aa54"));
-        assert_eq!(
-            callback.t(),
-            Some(Expiry {
-                text: "1716194400".into(),
-                unix: 1_716_194_400
-            })
-        );
-        assert_eq!(callback.event_handle(), None);
-    }
-
-    #[test]
-    fn procedure_results_are_typed_with_other_tasks_kept_raw() {
-        let callback = parsed(PROCEDURE_FINISH);
-        let Payload::ProcedureStateChanged(event) = callback.payload() else {
-            panic!(
-                "expected ProcedureStateChanged, got {:?}",
-                callback.payload()
-            );
-        };
-        assert_eq!(event.status.as_deref(), Some("FINISH"));
-        let results = event.media_process_result_set.as_ref().expect("results");
-        let transcode = results[0].transcode_task.as_ref().expect("TranscodeTask");
-        let output = transcode.output.as_ref().expect("Output");
-        assert_eq!(output.duration, Some(60.047));
-        assert_eq!(output.definition, Some(100_010));
-        let failed = results[1].transcode_task.as_ref().expect("TranscodeTask");
-        assert_eq!(failed.err_code_ext.as_deref(), Some("InternalError"));
-        assert_eq!(results[2].kind.as_deref(), Some("CoverBySnapshot"));
-        assert!(results[2].extra.contains_key("CoverBySnapshotTask"));
-        assert!(results[2].transcode_task.is_none());
-    }
-
-    #[test]
-    fn t_may_be_a_decimal_string_and_is_kept_as_received() {
-        let callback = parsed(PROCEDURE_CHANGE_PROCESSING);
-        assert_eq!(
-            callback.t(),
-            Some(Expiry {
-                text: "1730546100".into(),
-                unix: 1_730_546_100
-            })
-        );
-        for t in [json!("soon"), json!(1.5), json!(null), json!({"T": 1})] {
-            let callback = parse_value(&json!({"EventType": "X", "T": t, "Sign": 7}))
-                .expect("an ill-typed T or Sign is for auth to refuse");
-            assert_eq!(callback.t(), None, "{t}");
-            assert_eq!(callback.sign(), None);
-        }
-    }
-
-    #[test]
-    fn pulled_events_parse_with_their_handles() {
-        let events = pulled_events();
-        let deleted = parse_value(&events[0]).expect("PULL event parses");
-        assert_eq!(deleted.event_handle(), Some("EventHandle1"));
-        assert_eq!(deleted.file_id().as_deref(), Some("2496195418338100801"));
-        let Payload::FileDeleted(event) = deleted.payload() else {
-            panic!("expected FileDeleted, got {:?}", deleted.payload());
-        };
-        assert_eq!(
-            event.file_id_set.as_deref(),
-            Some(&["2496195418338100801".to_owned()][..])
-        );
-        let pulled = parse_value(&events[1]).expect("PULL event parses");
-        assert_eq!(pulled.event_handle(), Some("EventHandle2"));
-        assert!(matches!(pulled.payload(), Payload::PullComplete(_)));
-        assert_eq!(pulled.contexts(), Vec::<&str>::new());
-    }
-
-    #[test]
-    fn unknown_types_are_accepted_as_other() {
-        let callback = parsed(UNKNOWN_FUTURE_TYPE);
-        assert_eq!(payload_key(callback.event_type()), None);
-        assert_eq!(callback.payload(), &Payload::Other);
-        let payload = callback.payload_json().expect("the sole payload object");
-        assert!(payload.contains_key("Output"));
-    }
-
-    #[test]
-    fn unknown_type_with_several_objects_has_no_payload() {
-        let callback = parse_value(&json!({
-            "EventType": "HoloCastComplete",
-            "AEvent": {"FileId": "1"},
-            "BEvent": {"FileId": "2"},
-        }))
-        .expect("accepted");
-        assert_eq!(callback.payload_json(), None);
-        assert_eq!(callback.file_id(), None);
-    }
-
-    #[test]
-    fn payload_key_covers_the_irregular_rows() {
-        assert_eq!(payload_key("NewFileUpload"), Some("FileUploadEvent"));
-        assert_eq!(
-            payload_key("RemoveWatermark"),
-            Some("RemoveWatermarkCompleteEvent")
-        );
-        assert_eq!(
-            payload_key("ExtractBlindWatermarkComplete"),
-            Some("ExtractBlindWatermarkComplete")
-        );
-        assert_eq!(
-            payload_key("CreateSnapshotByTimeOffsetComplete"),
-            Some("SnapshotByTimeOffsetCompleteEvent")
-        );
-        assert_eq!(
-            payload_key("AigcVideoTaskComplete"),
-            Some("AigcVideoCompleteEvent")
-        );
-        assert_eq!(
-            payload_key("SceneAigcImageCompleteEvent"),
-            Some("SceneAigcImageCompleteEvent")
-        );
-        assert_eq!(
-            payload_key("TranscodeComplete"),
-            Some("TranscodeCompleteEvent")
-        );
-        assert_eq!(payload_key("HoloCastComplete"), None);
-    }
-
-    #[test]
-    fn conflicting_payload_keys_are_found_under_either_spelling() {
-        for (event_type, key) in [
-            ("WechatPublishComplete", "WechatPublishCompleteEvent"),
-            ("WechatPublishComplete", "WechatPublishComplete"),
-            (
-                "WechatMiniProgramPublishComplete",
-                "WechatMiniProgramPublishCompleteEvent",
-            ),
-            (
-                "WechatMiniProgramPublishComplete",
-                "WechatMiniProgramPublishEvent",
-            ),
-        ] {
-            let mut body = json!({"EventType": event_type, "T": 1, "Sign": "s"});
-            body[key] = json!({"TaskId": "t-1", "FileId": "5285890784273533167"});
-            let callback = parse_value(&body).expect("accepted");
-            assert_eq!(callback.task_id().as_deref(), Some("t-1"), "{key}");
-        }
-    }
-
-    #[test]
-    fn numeric_file_ids_become_decimal_strings() {
-        let callback = parse_value(&json!({
-            "EventType": "NewFileUpload",
-            "FileUploadEvent": {"FileId": 5_285_890_784_273_533_167_u64},
-        }))
-        .expect("accepted");
-        assert_eq!(callback.file_id().as_deref(), Some("5285890784273533167"));
-        let Payload::FileUpload(event) = callback.payload() else {
-            panic!("expected FileUpload, got {:?}", callback.payload());
-        };
-        assert_eq!(event.file_id.as_deref(), Some("5285890784273533167"));
-    }
-
-    #[test]
-    fn empty_ids_are_absent() {
-        let callback = parse_value(&json!({
-            "EventType": "PullComplete",
-            "PullCompleteEvent": {"TaskId": "", "FileId": "", "SessionContext": ""},
-        }))
-        .expect("accepted");
-        assert_eq!(callback.file_id(), None);
-        assert_eq!(callback.task_id(), None);
-        assert!(callback.contexts().is_empty());
-    }
-
-    #[test]
-    fn legacy_v2_is_recognised() {
-        let callback = parsed(LEGACY_V2_NEW_FILE_UPLOAD);
-        assert_eq!(callback.payload(), &Payload::Other);
-        let deleted = parse_value(&json!({
-            "version": "4.0",
-            "eventType": "FileDeleted",
-            "data": {"status": 0, "message": "", "fileInfo": [{"fileId": "5285890784281127704"}]},
-        }))
-        .expect("accepted");
-        assert_eq!(deleted.format(), Format::V2);
-        assert_eq!(deleted.file_id().as_deref(), Some("5285890784281127704"));
-        let pulled = parse_value(&json!({
-            "version": "4.0",
-            "eventType": "PullComplete",
-            "data": {"vodTaskId": "1500000001-Pull-0a1b", "fileId": "5285890784281127705"},
-        }))
-        .expect("accepted");
-        assert_eq!(pulled.task_id().as_deref(), Some("1500000001-Pull-0a1b"));
-    }
-
-    #[test]
-    fn typed_fields_of_the_wrong_type_do_not_reject() {
-        for payload in [
-            json!({"FileId": true}),
-            json!({"FileId": "5285890784273533167", "MetaData": "x"}),
-            json!({"FileId": "5285890784273533167", "MediaBasicInfo": [1, 2]}),
-            json!({"FileId": 1.5}),
-        ] {
-            let callback = parse_value(&json!({
-                "EventType": "NewFileUpload",
-                "FileUploadEvent": payload,
-            }))
-            .expect("accepted");
-            assert_eq!(callback.payload(), &Payload::Other, "{payload}");
-        }
-        let callback = parse_value(&json!({
-            "EventType": "NewFileUpload",
-            "FileUploadEvent": {"FileId": "5285890784273533167", "MetaData": "x"},
-        }))
-        .expect("accepted");
-        assert_eq!(callback.file_id().as_deref(), Some("5285890784273533167"));
-        let missing = parse_value(&json!({"EventType": "NewFileUpload", "FileUploadEvent": 3}))
-            .expect("accepted");
-        assert_eq!(missing.payload(), &Payload::Other);
-        assert_eq!(missing.payload_json(), None);
-    }
-
-    #[test]
-    fn oversized_bodies_are_413() {
-        let mut body = br#"{"EventType":"NewFileUpload","Pad":""#.to_vec();
-        body.resize(MAX_CALLBACK_BYTES, b'a');
-        body.extend_from_slice(br#""}"#);
-        let err = parse(&body).expect_err("too large");
-        assert_eq!(
-            err,
-            CallbackError::TooLarge {
-                len: MAX_CALLBACK_BYTES + 2,
-                limit: MAX_CALLBACK_BYTES
-            }
-        );
-        assert_eq!((err.status(), err.reason()), (413, "payload_too_large"));
-    }
-
-    #[test]
-    fn a_body_of_exactly_the_limit_is_accepted() {
-        let mut body = br#"{"EventType":"NewFileUpload","Pad":""#.to_vec();
-        body.resize(MAX_CALLBACK_BYTES - 2, b'a');
-        body.extend_from_slice(br#""}"#);
-        assert!(parse(&body).is_ok());
-    }
-
-    #[test]
-    fn malformed_bodies_are_400_with_clear_messages() {
-        let too_deep = format!(
-            r#"{{"EventType":"X","Deep":{}{}}}"#,
-            "[".repeat(MAX_NESTING_DEPTH),
-            "]".repeat(MAX_NESTING_DEPTH)
-        );
-        let cases: [(&[u8], CallbackError); 9] = [
-            (
-                b"{\"EventType\":\"\xff\"}",
-                CallbackError::NotUtf8 { valid_up_to: 14 },
-            ),
-            (
-                too_deep.as_bytes(),
-                CallbackError::TooDeep {
-                    limit: MAX_NESTING_DEPTH,
-                },
-            ),
-            (b"[1, 2]", CallbackError::NotAnObject { found: "an array" }),
-            (b"42", CallbackError::NotAnObject { found: "a number" }),
-            (
-                b"\"NewFileUpload\"",
-                CallbackError::NotAnObject { found: "a string" },
-            ),
-            (b"{}", CallbackError::MissingEventType),
-            (
-                br#"{"eventType":"NewFileUpload","data":{}}"#,
-                CallbackError::MissingEventType,
-            ),
-            (
-                br#"{"EventType":7}"#,
-                CallbackError::EventTypeNotString {
-                    field: "EventType",
-                    found: "a number",
-                },
-            ),
-            (
-                br#"{"version":"4.0","eventType":null}"#,
-                CallbackError::EventTypeNotString {
-                    field: "eventType",
-                    found: "null",
-                },
-            ),
-        ];
-        for (body, expected) in cases {
-            let err = parse(body).expect_err("refused");
-            assert_eq!(err, expected);
-            assert_eq!((err.status(), err.reason()), (400, "bad_request"));
-        }
-    }
-
-    #[test]
-    fn nesting_at_the_limit_is_accepted_and_brackets_in_strings_do_not_count() {
-        let depth = MAX_NESTING_DEPTH - 1;
-        let at_limit = format!(
-            r#"{{"EventType":"X","Deep":{}{}}}"#,
-            "[".repeat(depth),
-            "]".repeat(depth)
-        );
-        assert!(parse(at_limit.as_bytes()).is_ok());
-        let in_string = format!(r#"{{"EventType":"X","S":"\"{}"}}"#, "[".repeat(500));
-        assert!(parse(in_string.as_bytes()).is_ok());
-    }
-
-    #[test]
-    fn invalid_json_is_400_without_echoing_the_body() {
-        let err = parse(br#"{"EventType": "secret-token-value" "#).expect_err("refused");
-        let CallbackError::InvalidJson { detail } = &err else {
-            panic!("expected InvalidJson, got {err:?}");
-        };
-        assert!(detail.contains("line 1"), "{detail}");
-        assert!(!err.to_string().contains("secret-token-value"), "{err}");
-        assert_eq!(err.status(), 400);
-        let err = parse(b"{\"EventType\": tru}").expect_err("refused");
-        assert!(
-            err.to_string()
-                .starts_with("callback body is not valid JSON: "),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn debug_leaves_out_the_signature() {
-        let shown = format!("{:?}", parsed(NEW_FILE_UPLOAD));
-        assert!(shown.contains("NewFileUpload"), "{shown}");
-        assert!(
-            !shown.contains("8dc89faaf2a3c7b209de62e36f71aa54"),
-            "{shown}"
-        );
-    }
-
-    /// Arbitrary JSON, a few levels deep.
-    pub(crate) fn json_value() -> impl Strategy<Value = Value> {
-        let leaf = prop_oneof![
-            Just(Value::Null),
-            any::<bool>().prop_map(Value::from),
-            any::<i64>().prop_map(Value::from),
-            any::<u64>().prop_map(Value::from),
-            (-1.0e300..1.0e300f64).prop_map(Value::from),
-            ".{0,12}".prop_map(Value::from),
-        ];
-        leaf.prop_recursive(4, 48, 6, |inner| {
-            prop_oneof![
-                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::from),
-                prop::collection::btree_map(".{0,8}", inner, 0..6)
-                    .prop_map(|map| Value::Object(map.into_iter().collect())),
-            ]
-        })
-    }
-
-    /// A JSON object with a string `EventType`.
-    pub(crate) fn callback_body() -> impl Strategy<Value = Map<String, Value>> {
-        (
-            prop::collection::btree_map(".{0,12}", json_value(), 0..8),
-            prop_oneof![
-                Just("NewFileUpload".to_owned()),
-                Just("ProcedureStateChanged".to_owned()),
-                Just("FileDeleted".to_owned()),
-                Just("PullComplete".to_owned()),
-                ".{0,20}",
-            ],
-        )
-            .prop_map(|(members, event_type)| {
-                let mut body: Map<String, Value> = members.into_iter().collect();
-                body.insert("EventType".to_owned(), Value::from(event_type));
-                body
-            })
-    }
-
-    proptest! {
-        #[test]
-        fn any_object_with_a_string_event_type_is_accepted(body in callback_body()) {
-            let callback = parse(Value::Object(body.clone()).to_string().as_bytes());
-            let callback = callback.map_err(|err| TestCaseError::fail(err.to_string()))?;
-            prop_assert_eq!(callback.format(), Format::V3);
-            prop_assert_eq!(callback.body().len(), body.len());
-            callback.file_id();
-            callback.task_id();
-            callback.contexts();
-        }
-
-        #[test]
-        fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
-            let _ = parse(&bytes);
-        }
-
-        #[test]
-        fn json_like_text_never_panics(text in r#"[\[\]{}":,\\a-z0-9 ]{0,200}"#) {
-            let _ = parse(text.as_bytes());
-        }
-
-        #[test]
-        fn a_re_serialised_body_parses_to_the_same_callback(body in callback_body()) {
-            let first = parse(Value::Object(body).to_string().as_bytes())
-                .map_err(|err| TestCaseError::fail(err.to_string()))?;
-            let again = parse(Value::Object(first.body().clone()).to_string().as_bytes())
-                .map_err(|err| TestCaseError::fail(err.to_string()))?;
-            prop_assert_eq!(again, first);
-        }
-    }
-}
+pub(crate) mod tests;

@@ -132,8 +132,8 @@ pub enum AuthMethod {
 
 impl CallbackAuth {
     /// The authenticated callback.
-    pub fn callback(&self) -> &Callback {
-        &self.callback
+    pub fn into_callback(self) -> Callback {
+        self.callback
     }
 
     /// How it was authenticated.
@@ -163,30 +163,6 @@ pub enum CallbackAuthError {
     NotConfigured,
 }
 
-impl CallbackAuthError {
-    /// HTTP status.
-    pub fn status(&self) -> u16 {
-        match self {
-            Self::NotFound => 404,
-            Self::NotConfigured => 503,
-            _ => 401,
-        }
-    }
-
-    /// Stable reason for the error envelope.
-    pub fn reason(&self) -> &'static str {
-        match self {
-            Self::NotFound => "not_found",
-            Self::WrongPathToken => "invalid_callback_token",
-            Self::MissingSign => "missing_signature",
-            Self::BadSign => "invalid_signature",
-            Self::Expired => "signature_expired",
-            Self::TooFarAhead => "signature_time_invalid",
-            Self::NotConfigured => "unavailable",
-        }
-    }
-}
-
 impl CallbackVerifier {
     /// A verifier in `mode` that accepts a `T` at most `max_ahead` in the future.
     pub fn new(mode: AuthMode, max_ahead: Duration) -> Self {
@@ -197,7 +173,7 @@ impl CallbackVerifier {
     }
 
     /// The configured mode.
-    pub fn mode(&self) -> AuthMode {
+    pub(crate) fn mode(&self) -> AuthMode {
         self.mode
     }
 

@@ -11,11 +11,10 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::{Record, SinkError, Stored, compress};
+use super::{Record, SinkError, Stored, aws_error, compress};
 
 /// The largest item we write: DynamoDB's 400 KB limit less a margin for its size accounting.
 const MAX_ITEM_SIZE: usize = 380_000;
@@ -41,12 +40,12 @@ impl DynamoDbSink {
     }
 
     /// The table name.
-    pub fn table(&self) -> &str {
+    pub(crate) fn table(&self) -> &str {
         &self.table
     }
 
     /// Writes `record` unless an item with its id exists.
-    pub(super) async fn store(&self, record: &Record<'_>) -> Result<Stored, SinkError> {
+    pub(super) async fn store(&self, record: Record<'_>) -> Result<Stored, SinkError> {
         let expires_at = record
             .received_at_unix
             .saturating_add(i64::from(self.retention_days) * SECONDS_PER_DAY);
@@ -74,12 +73,9 @@ impl DynamoDbSink {
         let base = item_size(&item);
         let envelope = record.envelope_json;
         if base + "envelope".len() + envelope.len() <= MAX_ITEM_SIZE {
-            item.insert(
-                "envelope".to_owned(),
-                AttributeValue::S(envelope.to_owned()),
-            );
+            item.insert("envelope".to_owned(), AttributeValue::S(envelope));
         } else {
-            let packed = compress(envelope)?;
+            let packed = compress(&envelope)?;
             let size = base + "envelopeGz".len() + packed.len();
             if size > MAX_ITEM_SIZE {
                 return Err(SinkError::TooLarge(size));
@@ -113,10 +109,7 @@ impl DynamoDbSink {
             {
                 Ok(Stored::Duplicate)
             }
-            Err(error) => Err(SinkError::Unavailable(format!(
-                "DynamoDB: {}",
-                DisplayErrorContext(error)
-            ))),
+            Err(error) => Err(aws_error("DynamoDB", error)),
         }
     }
 }

@@ -25,9 +25,9 @@ use std::sync::mpsc::{SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, ErrorCode, params};
 
-use super::{Record, SinkError, Stored};
+use super::{Record, SinkError, Stored, Unavailable};
 
 /// How long a write waits for another connection's lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(2);
@@ -107,7 +107,10 @@ impl SqliteSink {
     pub fn open(path: &Path) -> Result<Self, SinkError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|e| {
-                SinkError::Unavailable(format!("cannot create {}: {e}", parent.display()))
+                SinkError::unavailable(
+                    Unavailable::Failed,
+                    format!("cannot create {}: {e}", parent.display()),
+                )
             })?;
         }
         let writer = connect(path)?;
@@ -117,10 +120,13 @@ impl SqliteSink {
             .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
             .map_err(unavailable)?;
         if !mode.eq_ignore_ascii_case("wal") {
-            return Err(SinkError::Unavailable(format!(
-                "{} cannot use write-ahead logging (journal_mode is {mode})",
-                path.display()
-            )));
+            return Err(SinkError::unavailable(
+                Unavailable::Failed,
+                format!(
+                    "{} cannot use write-ahead logging (journal_mode is {mode})",
+                    path.display()
+                ),
+            ));
         }
         writer.execute_batch(SCHEMA).map_err(unavailable)?;
         let reader = connect(path)?;
@@ -136,7 +142,12 @@ impl SqliteSink {
                     let _ = write.done.send(insert(&writer, &write.row));
                 }
             })
-            .map_err(|e| SinkError::Unavailable(format!("cannot start the SQLite writer: {e}")))?;
+            .map_err(|e| {
+                SinkError::unavailable(
+                    Unavailable::Failed,
+                    format!("cannot start the SQLite writer: {e}"),
+                )
+            })?;
         Ok(Self {
             writer: queue,
             reader: Arc::new(Mutex::new(reader)),
@@ -145,12 +156,12 @@ impl SqliteSink {
     }
 
     /// The database file.
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
     /// Inserts `record` unless an event with its id is already stored.
-    pub(super) async fn store(&self, record: &Record<'_>) -> Result<Stored, SinkError> {
+    pub(super) async fn store(&self, record: Record<'_>) -> Result<Stored, SinkError> {
         let (done, outcome) = tokio::sync::oneshot::channel();
         let row = Row {
             id: record.id.to_owned(),
@@ -158,20 +169,24 @@ impl SqliteSink {
             file_id: record.file_id.map(str::to_owned),
             uploader_sub: record.uploader_sub.map(str::to_owned),
             received_at: record.received_at.to_owned(),
-            envelope: record.envelope_json.to_owned(),
+            envelope: record.envelope_json,
         };
         self.writer
             .try_send(Write { row, done })
             .map_err(|e| match e {
-                TrySendError::Full(_) => SinkError::Unavailable(format!(
-                    "{WRITE_QUEUE} SQLite writes are already waiting"
-                )),
+                TrySendError::Full(_) => SinkError::unavailable(
+                    Unavailable::Busy,
+                    format!("{WRITE_QUEUE} SQLite writes are already waiting"),
+                ),
                 TrySendError::Disconnected(_) => {
-                    SinkError::Unavailable("the SQLite writer has stopped".to_owned())
+                    SinkError::unavailable(Unavailable::Failed, "the SQLite writer has stopped")
                 }
             })?;
         let changed = outcome.await.map_err(|_| {
-            SinkError::Unavailable("the SQLite writer stopped before the write".to_owned())
+            SinkError::unavailable(
+                Unavailable::Failed,
+                "the SQLite writer stopped before the write",
+            )
         })??;
         Ok(if changed == 0 {
             Stored::Duplicate
@@ -251,7 +266,14 @@ fn lock(connection: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
 /// Busy, locked, I/O, full disk, corruption: all worth a retry from VOD's side, none a reason to
 /// drop the event.
 fn unavailable(error: rusqlite::Error) -> SinkError {
-    SinkError::Unavailable(format!("SQLite: {error}"))
+    let kind = match error.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => Unavailable::Busy,
+        Some(ErrorCode::CannotOpen | ErrorCode::PermissionDenied | ErrorCode::ReadOnly) => {
+            Unavailable::Refused
+        }
+        _ => Unavailable::Failed,
+    };
+    SinkError::unavailable(kind, format!("SQLite: {error}"))
 }
 
 #[cfg(test)]
@@ -266,7 +288,7 @@ mod tests {
             uploader_sub: None,
             received_at: "2026-11-28T16:41:00Z",
             received_at_unix: 1_795_884_060,
-            envelope_json: envelope,
+            envelope_json: envelope.to_owned(),
         }
     }
 
@@ -275,14 +297,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let sink = SqliteSink::open(&dir.path().join("events.sqlite")).unwrap();
         let first = record("vod_00000000000000000000000000000001", r#"{"n":1}"#);
-        assert_eq!(sink.store(&first).await.unwrap(), Stored::New);
-        assert_eq!(sink.store(&first).await.unwrap(), Stored::Duplicate);
+        assert_eq!(sink.store(first.clone()).await.unwrap(), Stored::New);
+        assert_eq!(sink.store(first.clone()).await.unwrap(), Stored::Duplicate);
         let second = Record {
             file_id: None,
             uploader_sub: Some("user-7"),
             ..record("vod_00000000000000000000000000000002", r#"{"n":2}"#)
         };
-        assert_eq!(sink.store(&second).await.unwrap(), Stored::New);
+        assert_eq!(sink.store(second.clone()).await.unwrap(), Stored::New);
         assert_eq!(sink.count().unwrap(), 2);
 
         let events = sink.list(0, 10).unwrap();
@@ -315,12 +337,12 @@ mod tests {
         let event = record("vod_0123456789abcdef0123456789abcdef", r#"{"kept":true}"#);
         {
             let sink = SqliteSink::open(&path).unwrap();
-            assert_eq!(sink.store(&event).await.unwrap(), Stored::New);
+            assert_eq!(sink.store(event.clone()).await.unwrap(), Stored::New);
         }
         let sink = SqliteSink::open(&path).unwrap();
         assert_eq!(sink.count().unwrap(), 1);
         assert_eq!(sink.list(0, 10).unwrap()[0].envelope, r#"{"kept":true}"#);
-        assert_eq!(sink.store(&event).await.unwrap(), Stored::Duplicate);
+        assert_eq!(sink.store(event.clone()).await.unwrap(), Stored::Duplicate);
         let journal: String = lock(&sink.reader)
             .query_row("PRAGMA journal_mode", [], |row| row.get(0))
             .unwrap();
@@ -333,7 +355,7 @@ mod tests {
         let sink = SqliteSink::open(&dir.path().join("events.sqlite")).unwrap();
         let envelope = format!(r#"{{"pad":"{}"}}"#, "x".repeat(1_200_000));
         let event = record("vod_ffffffffffffffffffffffffffffffff", &envelope);
-        assert_eq!(sink.store(&event).await.unwrap(), Stored::New);
+        assert_eq!(sink.store(event.clone()).await.unwrap(), Stored::New);
         assert_eq!(sink.list(0, 1).unwrap()[0].envelope, envelope);
     }
 
@@ -343,16 +365,16 @@ mod tests {
         let path = dir.path().join("events.sqlite");
         let sink = SqliteSink::open(&path).unwrap();
         let stored = record("vod_00000000000000000000000000000001", r#"{"n":1}"#);
-        assert_eq!(sink.store(&stored).await.unwrap(), Stored::New);
+        assert_eq!(sink.store(stored.clone()).await.unwrap(), Stored::New);
 
         let other = Connection::open(&path).unwrap();
         other.execute_batch("BEGIN IMMEDIATE").unwrap();
-        assert_eq!(sink.store(&stored).await.unwrap(), Stored::Duplicate);
+        assert_eq!(sink.store(stored.clone()).await.unwrap(), Stored::Duplicate);
         let fresh = record("vod_00000000000000000000000000000002", r#"{"n":2}"#);
-        let err = sink.store(&fresh).await.unwrap_err();
-        assert!(matches!(err, SinkError::Unavailable(_)), "{err}");
+        let err = sink.store(fresh.clone()).await.unwrap_err();
+        assert_eq!(err.unavailable_kind(), Some(Unavailable::Busy), "{err}");
         other.execute_batch("ROLLBACK").unwrap();
-        assert_eq!(sink.store(&fresh).await.unwrap(), Stored::New);
+        assert_eq!(sink.store(fresh.clone()).await.unwrap(), Stored::New);
     }
 
     #[tokio::test]
@@ -362,17 +384,24 @@ mod tests {
         let sink = SqliteSink::open(&path).unwrap();
         let other = Connection::open(&path).unwrap();
         other.execute_batch("BEGIN IMMEDIATE").unwrap();
-        let ids: Vec<String> = (0..5).map(|i| format!("vod_{i:032}")).collect();
-        for id in &ids {
-            let event = record(id, "{}");
-            let gave_up = tokio::time::timeout(Duration::from_millis(50), sink.store(&event)).await;
+        // Polled once (so queued first), and then waited for: written once the lock is free.
+        let first = format!("vod_{:032}", 0);
+        let mut waiting = Box::pin(sink.store(record(&first, "{}")));
+        assert!(
+            tokio::time::timeout(Duration::ZERO, &mut waiting)
+                .await
+                .is_err()
+        );
+        // Queued behind it, and given up at once: skipped when the writer reaches them.
+        for i in 1..5 {
+            let id = format!("vod_{i:032}");
+            let gave_up = tokio::time::timeout(Duration::ZERO, sink.store(record(&id, "{}"))).await;
             assert!(gave_up.is_err());
         }
-        // The first write was already waiting on the lock and completes once it is released; the
-        // four queued behind it find their callers gone and write nothing.
         other.execute_batch("ROLLBACK").unwrap();
+        assert_eq!(waiting.await.unwrap(), Stored::New);
         let last = record("vod_ffffffffffffffffffffffffffffffff", "{}");
-        assert_eq!(sink.store(&last).await.unwrap(), Stored::New);
+        assert_eq!(sink.store(last).await.unwrap(), Stored::New);
         assert_eq!(sink.count().unwrap(), 2);
     }
 
@@ -380,6 +409,6 @@ mod tests {
     fn an_unopenable_path_is_unavailable() {
         let dir = tempfile::tempdir().unwrap();
         let err = SqliteSink::open(dir.path()).unwrap_err();
-        assert!(matches!(err, SinkError::Unavailable(_)), "{err}");
+        assert!(err.unavailable_kind().is_some(), "{err}");
     }
 }

@@ -24,7 +24,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use tokio::sync::OnceCell;
 
-use super::{Record, SinkError, Stored, compress};
+use super::{Record, SinkError, Stored, Unavailable, aws_error, compress};
 
 /// SQS's default (and historical maximum) message size, and what we assume when the queue's own
 /// limit cannot be read.
@@ -55,12 +55,12 @@ impl SqsSink {
     }
 
     /// The queue URL.
-    pub fn queue_url(&self) -> &str {
+    pub(crate) fn queue_url(&self) -> &str {
         &self.queue_url
     }
 
     /// Sends `record` as one message, compressed if it would not fit otherwise.
-    pub(super) async fn store(&self, record: &Record<'_>) -> Result<Stored, SinkError> {
+    pub(super) async fn store(&self, record: Record<'_>) -> Result<Stored, SinkError> {
         // SQS refuses an empty attribute value, so an empty one is left out like a missing one.
         let mut attributes: Vec<(&str, &str)> = [
             ("eventType", Some(record.event_type)),
@@ -69,12 +69,13 @@ impl SqsSink {
         .into_iter()
         .filter_map(|(name, value)| Some((name, value.filter(|v| !v.is_empty())?)))
         .collect();
+        let group = group_id(&record);
         let envelope = record.envelope_json;
-        let plain_size = message_size(envelope, &attributes);
-        if is_valid_body(envelope) && self.fits(plain_size).await {
-            return self.send(record, envelope, &attributes).await;
+        let plain_size = message_size(&envelope, &attributes);
+        if is_valid_body(&envelope) && self.fits(plain_size).await {
+            return self.send(record.id, group, envelope, &attributes).await;
         }
-        let body = BASE64.encode(compress(envelope)?);
+        let body = BASE64.encode(compress(&envelope)?);
         attributes.push(("contentEncoding", "gzip"));
         let size = message_size(&body, &attributes);
         if !self.fits(size).await {
@@ -86,13 +87,14 @@ impl SqsSink {
             size,
             "envelope sent gzip-compressed (too large, or holding characters SQS refuses)"
         );
-        self.send(record, &body, &attributes).await
+        self.send(record.id, group, body, &attributes).await
     }
 
     async fn send(
         &self,
-        record: &Record<'_>,
-        body: &str,
+        id: &str,
+        group: &str,
+        body: String,
         attributes: &[(&str, &str)],
     ) -> Result<Stored, SinkError> {
         let mut request = self
@@ -105,18 +107,15 @@ impl SqsSink {
                 .data_type("String")
                 .string_value(value)
                 .build()
-                .map_err(|e| SinkError::Unavailable(DisplayErrorContext(e).to_string()))?;
+                .map_err(|e| {
+                    SinkError::unavailable(Unavailable::Failed, DisplayErrorContext(e).to_string())
+                })?;
             request = request.message_attributes(name, value);
         }
         if self.fifo {
-            request = request
-                .message_group_id(group_id(record))
-                .message_deduplication_id(record.id);
+            request = request.message_group_id(group).message_deduplication_id(id);
         }
-        request
-            .send()
-            .await
-            .map_err(|e| SinkError::Unavailable(format!("SQS: {}", DisplayErrorContext(e))))?;
+        request.send().await.map_err(|e| aws_error("SQS", e))?;
         Ok(Stored::New)
     }
 
@@ -200,7 +199,7 @@ mod tests {
             uploader_sub: None,
             received_at: "2026-11-28T16:41:00Z",
             received_at_unix: 1_795_884_060,
-            envelope_json: "{}",
+            envelope_json: "{}".to_owned(),
         }
     }
 

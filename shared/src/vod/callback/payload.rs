@@ -1,4 +1,7 @@
-//! Typed views of the payloads the service reads fields from.
+//! Typed views of the payloads the upload lifecycle reads: a new file (`FileUploadEvent`), what
+//! was done to it (`MediaProcessResultSet`, review results, `MetaData`) and its deletion. Only the
+//! fields that work reads are typed, so a view costs little to build and VOD's many other fields
+//! cannot break it; they are all still in the raw JSON.
 //!
 //! Field names follow the VOD API (PascalCase) and every field is optional: VOD omits null fields in
 //! PUSH mode, shows them as explicit nulls in PULL mode, and adds fields without notice. Unknown
@@ -36,37 +39,15 @@ pub struct FileUploadEvent {
 pub struct MediaBasicInfo {
     /// Media name.
     pub name: Option<String>,
-    /// Media description.
-    pub description: Option<String>,
-    /// Creation time, ISO 8601 UTC.
-    pub create_time: Option<String>,
-    /// Last update time, ISO 8601 UTC.
-    pub update_time: Option<String>,
-    /// Expiry time, ISO 8601 UTC; `9999-12-31T23:59:59Z` means never.
-    pub expire_time: Option<String>,
-    /// Category id.
-    pub class_id: Option<i64>,
-    /// Category name.
-    pub class_name: Option<String>,
-    /// Category path.
-    pub class_path: Option<String>,
-    /// Cover image URL.
-    pub cover_url: Option<String>,
     /// Container, such as `mp4`.
     #[serde(rename = "Type")]
     pub kind: Option<String>,
     /// Playback URL of the original file.
     pub media_url: Option<String>,
-    /// Tags.
-    pub tag_set: Option<Vec<String>>,
     /// Where the file came from, including the uploader's `SourceContext`.
     pub source_info: Option<SourceInfo>,
     /// Storage region, such as `ap-chongqing`.
     pub storage_region: Option<String>,
-    /// Storage path.
-    pub storage_path: Option<String>,
-    /// Live-recording id.
-    pub vid: Option<String>,
     /// `Video`, `Audio` or `Image`.
     pub category: Option<String>,
     /// `Normal` or `Forbidden`.
@@ -153,39 +134,17 @@ pub struct ProcedureStateChangeEvent {
     pub task_id: Option<String>,
     /// `PROCESSING` or `FINISH`. `FINISH` is not success: check each sub-task.
     pub status: Option<String>,
-    /// Deprecated by VOD; use the sub-task fields.
-    pub err_code: Option<i64>,
-    /// Deprecated by VOD; use the sub-task fields.
-    pub message: Option<String>,
     /// The file the flow ran on.
     #[serde(default, deserialize_with = "file_id")]
     pub file_id: Option<String>,
-    /// File name.
-    pub file_name: Option<String>,
-    /// File URL.
-    pub file_url: Option<String>,
     /// Metadata of the file.
     pub meta_data: Option<MetaData>,
     /// Results of the media-processing sub-tasks.
     pub media_process_result_set: Option<Vec<MediaProcessTaskResult>>,
     /// Content-review results, raw.
     pub ai_content_review_result_set: Option<Vec<Value>>,
-    /// Content-analysis results, raw.
-    pub ai_analysis_result_set: Option<Vec<Value>>,
-    /// Content-recognition results, raw.
-    pub ai_recognition_result_set: Option<Vec<Value>>,
-    /// Priority of the flow.
-    pub tasks_priority: Option<i64>,
-    /// `Finish` (one callback per flow) or `Change` (one per status change).
-    pub tasks_notify_mode: Option<String>,
     /// The upload signature's `sessionContext`, returned as is.
     pub session_context: Option<String>,
-    /// Deduplication id chosen by the caller.
-    pub session_id: Option<String>,
-    /// `SYSTEM` for flows VOD started itself.
-    pub operator: Option<String>,
-    /// `TSC` for flows VOD started itself.
-    pub operation_type: Option<String>,
 }
 
 /// One media-processing sub-task of a task flow (SDK struct `MediaProcessTaskResult`).
@@ -215,12 +174,8 @@ pub struct TranscodeTask {
     pub err_code_ext: Option<String>,
     /// Error message.
     pub message: Option<String>,
-    /// Transcoding parameters, raw.
-    pub input: Option<Value>,
     /// The transcoded file.
     pub output: Option<TranscodeOutput>,
-    /// Percent done.
-    pub progress: Option<i64>,
 }
 
 /// A transcoded file (SDK struct `MediaTranscodeItem`).
@@ -241,8 +196,6 @@ pub struct TranscodeOutput {
     pub width: Option<u64>,
     /// Bits per second.
     pub bitrate: Option<u64>,
-    /// Container formats.
-    pub container: Option<String>,
 }
 
 /// `FileDeleteEvent` of a `FileDeleted` callback (SDK struct `FileDeleteTask`).
@@ -254,39 +207,6 @@ pub struct FileDeleteEvent {
     pub file_id_set: Option<Vec<String>>,
     /// Which parts of each file were deleted, raw.
     pub file_delete_result_info: Option<Vec<Value>>,
-}
-
-/// `PullCompleteEvent` of a `PullComplete` callback (SDK struct `PullUploadTask`).
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct PullCompleteEvent {
-    /// Pull task id.
-    pub task_id: Option<String>,
-    /// `PROCESSING` or `FINISH`.
-    pub status: Option<String>,
-    /// 0 is success; 40000 bad input, 60000 bad source, 70000 internal error.
-    pub err_code: Option<i64>,
-    /// Error message.
-    pub message: Option<String>,
-    /// The new media file.
-    #[serde(default, deserialize_with = "file_id")]
-    pub file_id: Option<String>,
-    /// Playback URL.
-    pub file_url: Option<String>,
-    /// Name, URL, storage and origin of the file.
-    pub media_basic_info: Option<MediaBasicInfo>,
-    /// Size, duration and streams of the file.
-    pub meta_data: Option<MetaData>,
-    /// Set when the pull started a task flow.
-    pub procedure_task_id: Option<String>,
-    /// Set when the pull started an audio/video review.
-    pub review_audio_video_task_id: Option<String>,
-    /// The request's `SessionContext`, returned as is.
-    pub session_context: Option<String>,
-    /// Deduplication id chosen by the caller.
-    pub session_id: Option<String>,
-    /// Percent done.
-    pub progress: Option<i64>,
 }
 
 /// A file id as VOD should send it (a string) or as it might (an integer).
