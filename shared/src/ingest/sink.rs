@@ -300,17 +300,12 @@ impl<'a> SinkSpec<'a> {
             .ok_or_else(|| invalid(&format!("expected {SINK_FORMS}")))?;
         let target = target.trim();
         // Checked whatever the kind, so a typo never waits for a switch to DynamoDB to show.
-        let retention_days: u32 = env.parse_or(
+        let retention_days = env.parse_in(
             RETENTION_VAR,
             DEFAULT_RETENTION_DAYS,
+            1..=MAX_RETENTION_DAYS,
             "a whole number of days",
         )?;
-        if !(1..=MAX_RETENTION_DAYS).contains(&retention_days) {
-            return Err(ConfigError::invalid(
-                RETENTION_VAR,
-                format!("must be between 1 and {MAX_RETENTION_DAYS}, got {retention_days}"),
-            ));
-        }
         match kind.trim() {
             "sqlite" if !target.is_empty() => Ok(Self::Sqlite(target)),
             "sqlite" => Err(invalid("expected sqlite:<path>")),

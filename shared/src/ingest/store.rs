@@ -33,18 +33,7 @@ pub(crate) struct SinkLatency(pub(crate) Duration);
 
 /// `EVENT_STORE_TIMEOUT_SECONDS`: the longest wait for one sink write (1–60 s, default 10).
 pub(crate) fn store_timeout(env: &Env) -> Result<Duration, ConfigError> {
-    let timeout_secs: u64 = env.parse_or(
-        "EVENT_STORE_TIMEOUT_SECONDS",
-        DEFAULT_STORE_TIMEOUT.as_secs(),
-        "a whole number of seconds",
-    )?;
-    if !(1..=60).contains(&timeout_secs) {
-        return Err(ConfigError::invalid(
-            "EVENT_STORE_TIMEOUT_SECONDS",
-            format!("must be between 1 and 60, got {timeout_secs}"),
-        ));
-    }
-    Ok(Duration::from_secs(timeout_secs))
+    env.seconds_in("EVENT_STORE_TIMEOUT_SECONDS", DEFAULT_STORE_TIMEOUT, 1..=60)
 }
 
 /// The envelope of an authenticated callback, attributed with the context keys in force. Both

@@ -7,7 +7,9 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::ops::RangeInclusive;
 use std::str::FromStr;
+use std::time::Duration;
 
 /// A snapshot of environment variables.
 #[derive(Clone, Default)]
@@ -66,6 +68,43 @@ impl Env {
                 ConfigError::invalid(name, format!("expected {expected}, got {raw:?}"))
             }),
         }
+    }
+
+    /// Parses `name` like [`Env::parse_or`] and checks that the value lies in `range`, so every
+    /// bounded setting is refused with the same words.
+    pub(crate) fn parse_in<T>(
+        &self,
+        name: &'static str,
+        default: T,
+        range: RangeInclusive<T>,
+        expected: &str,
+    ) -> Result<T, ConfigError>
+    where
+        T: FromStr + PartialOrd + fmt::Display,
+    {
+        let value = self.parse_or(name, default, expected)?;
+        if !range.contains(&value) {
+            return Err(ConfigError::invalid(
+                name,
+                format!(
+                    "must be between {} and {}, got {value}",
+                    range.start(),
+                    range.end()
+                ),
+            ));
+        }
+        Ok(value)
+    }
+
+    /// A whole number of seconds in `range` (`default` when unset), as a [`Duration`].
+    pub(crate) fn seconds_in(
+        &self,
+        name: &'static str,
+        default: Duration,
+        range: RangeInclusive<u64>,
+    ) -> Result<Duration, ConfigError> {
+        self.parse_in(name, default.as_secs(), range, "a whole number of seconds")
+            .map(Duration::from_secs)
     }
 
     /// Parses an optional value of `name`.
@@ -155,6 +194,26 @@ mod tests {
             "invalid configuration: PORT: expected a TCP port number (0-65535), got \"eighty\""
         );
         assert_eq!(port(&Env::default()), Ok(9000));
+    }
+
+    #[test]
+    fn bounded_values_say_their_bounds() {
+        let env = Env::from_pairs([("T", "61"), ("U", "5")]);
+        let err = env
+            .seconds_in("T", Duration::from_secs(10), 1..=60)
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid configuration: T: must be between 1 and 60, got 61"
+        );
+        assert_eq!(
+            env.seconds_in("U", Duration::ZERO, 1..=60),
+            Ok(Duration::from_secs(5))
+        );
+        assert_eq!(
+            env.seconds_in("V", Duration::from_secs(7), 1..=60),
+            Ok(Duration::from_secs(7))
+        );
     }
 
     #[test]

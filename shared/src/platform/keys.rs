@@ -158,22 +158,12 @@ impl SecretsManager {
         let Some(arn) = env.non_empty("VODGATE_SECRET_ARN") else {
             return Ok(None);
         };
-        let ttl_secs: u64 = env.parse_or(
-            "VODGATE_SECRET_TTL_SECONDS",
-            DEFAULT_TTL.as_secs(),
-            "a whole number of seconds",
-        )?;
-        if !(1..=86_400).contains(&ttl_secs) {
-            return Err(ConfigError::invalid(
-                "VODGATE_SECRET_TTL_SECONDS",
-                format!("must be between 1 and 86400, got {ttl_secs}"),
-            ));
-        }
+        let ttl = env.seconds_in("VODGATE_SECRET_TTL_SECONDS", DEFAULT_TTL, 1..=86_400)?;
         let sdk = crate::platform::aws::sdk_config().await;
         Ok(Some(Self::new(
             aws_sdk_secretsmanager::Client::new(&sdk),
             arn.to_owned(),
-            Duration::from_secs(ttl_secs),
+            ttl,
         )))
     }
 

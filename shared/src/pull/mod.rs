@@ -254,15 +254,7 @@ impl Puller {
                 "VODGATE_CONTEXT_KEY is not set: events cannot be attributed to uploaders (uploader is always null)"
             );
         }
-        let margin: u64 =
-            env.parse_or("VOD_PULL_MARGIN_SECONDS", 10, "a whole number of seconds")?;
-        if !(1..=30).contains(&margin) {
-            return Err(ConfigError::invalid(
-                "VOD_PULL_MARGIN_SECONDS",
-                format!("must be between 1 and 30, got {margin}"),
-            )
-            .into());
-        }
+        let margin = env.seconds_in("VOD_PULL_MARGIN_SECONDS", Duration::from_secs(10), 1..=30)?;
         let store_timeout = store_timeout(env)?;
         let sink = Sink::from_env(env).await?;
         tracing::info!(sink = %sink.describe(), sub_app_id = ?api.sub_app_id(), "pull mode ready");
@@ -272,7 +264,7 @@ impl Puller {
             sink,
             store_timeout,
             PullTimings {
-                margin: Duration::from_secs(margin),
+                margin,
                 ..PullTimings::default()
             },
         ))

@@ -1,7 +1,5 @@
 //! Where push mode's callback authentication comes from: the environment and the secret.
 
-use std::time::Duration;
-
 use crate::platform::config::{ConfigError, Env};
 use crate::platform::keys::KeySet;
 use crate::vod::callback_auth::{
@@ -55,21 +53,12 @@ pub fn verifier(env: &Env, keys: &CallbackKeys) -> Result<CallbackVerifier, Conf
         }
         _ => {}
     }
-    let max_ahead_secs: u64 = env.parse_or(
+    let max_ahead = env.seconds_in(
         "VOD_CALLBACK_MAX_AHEAD_SECONDS",
-        DEFAULT_MAX_AHEAD.as_secs(),
-        "a whole number of seconds",
+        DEFAULT_MAX_AHEAD,
+        60..=86_400,
     )?;
-    if !(60..=86_400).contains(&max_ahead_secs) {
-        return Err(ConfigError::invalid(
-            "VOD_CALLBACK_MAX_AHEAD_SECONDS",
-            format!("must be between 60 and 86400, got {max_ahead_secs}"),
-        ));
-    }
-    Ok(CallbackVerifier::new(
-        mode,
-        Duration::from_secs(max_ahead_secs),
-    ))
+    Ok(CallbackVerifier::new(mode, max_ahead))
 }
 
 #[cfg(test)]

@@ -66,19 +66,12 @@ impl Default for ServerLimits {
 impl ServerLimits {
     /// From `REQUEST_TIMEOUT_SECONDS`.
     pub(crate) fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        let secs: u64 = env.parse_or(
-            "REQUEST_TIMEOUT_SECONDS",
-            DEFAULT_REQUEST_TIMEOUT.as_secs(),
-            "a whole number of seconds",
-        )?;
-        if !(1..=60).contains(&secs) {
-            return Err(ConfigError::invalid(
-                "REQUEST_TIMEOUT_SECONDS",
-                format!("must be between 1 and 60, got {secs}"),
-            ));
-        }
         Ok(Self {
-            request_timeout: Duration::from_secs(secs),
+            request_timeout: env.seconds_in(
+                "REQUEST_TIMEOUT_SECONDS",
+                DEFAULT_REQUEST_TIMEOUT,
+                1..=60,
+            )?,
         })
     }
 }
