@@ -1,25 +1,35 @@
-//! The attribution token: sealing the caller into `sourceContext` (every `sign` request) and
-//! opening it again (every attributed `events` callback).
+//! The attribution token and the upload id: creating an upload and sealing it into
+//! `sourceContext` (every new upload), verifying a presented upload id (every refresh), and
+//! opening a token again (every attributed `events` callback).
 
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use vodgate::attribution::{self, Attribution, Meta, UploadId};
+use vodgate::attribution::{self, Meta, Upload};
 use vodgate::platform::secret::SecretList;
 
 fn attribution(c: &mut Criterion) {
     let keys = SecretList::parse("benchmark-context-key-0123456789").expect("key");
-    let who = Attribution {
-        sub: "user-42".to_owned(),
-        upload_id: UploadId::random(),
-        meta: Some(Meta::parse("post_42").expect("meta")),
-    };
-    c.bench_function("attribution/seal", |b| {
-        b.iter(|| attribution::seal(&keys, black_box(&who)));
+    let meta = Meta::parse("post_42").expect("meta");
+    c.bench_function("attribution/create", |b| {
+        b.iter(|| Upload::create(&keys, black_box("user-42"), Some(meta.clone())));
     });
 
-    let token = attribution::seal(&keys, &who).expect("sealed");
-    assert_eq!(attribution::open(&keys, &token), Some(who));
+    let upload = Upload::create(&keys, "user-42", Some(meta)).expect("created");
+    let id = upload.id().as_str().to_owned();
+    c.bench_function("attribution/verify", |b| {
+        b.iter(|| Upload::verify(&keys, black_box("user-42"), black_box(&id)));
+    });
+
+    c.bench_function("attribution/seal", |b| {
+        b.iter(|| black_box(&upload).seal(&keys));
+    });
+
+    let token = upload.seal(&keys);
+    assert_eq!(
+        attribution::open(&keys, &token),
+        Some(upload.into_attribution())
+    );
     c.bench_function("attribution/open", |b| {
         b.iter(|| attribution::open(&keys, black_box(&token)));
     });

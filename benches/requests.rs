@@ -23,7 +23,7 @@ use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use serde_json::{Value, json};
 use tokio::runtime::Runtime;
 use tower::ServiceExt as _;
-use vodgate::attribution::{self, Attribution, Meta, UploadId};
+use vodgate::attribution::{Meta, Upload};
 use vodgate::ingest::sink::SqliteSink;
 use vodgate::platform::config::Env;
 use vodgate::platform::secret::{Secret, SecretList};
@@ -105,15 +105,15 @@ fn callback_template() -> String {
     let mut body: Value =
         serde_json::from_slice(&std::fs::read(path).expect("fixture")).expect("JSON");
     let keys = SecretList::parse(CONTEXT_KEY).expect("context key");
-    let who = Attribution {
-        sub: "user-42".to_owned(),
-        upload_id: UploadId::random(),
-        meta: Some(Meta::parse("post_42").expect("meta")),
-    };
+    let upload = Upload::create(
+        &keys,
+        "user-42",
+        Some(Meta::parse("post_42").expect("meta")),
+    )
+    .expect("created");
     let event = &mut body["FileUploadEvent"];
     event["FileId"] = FILE_ID.into();
-    event["MediaBasicInfo"]["SourceInfo"]["SourceContext"] =
-        attribution::seal(&keys, &who).expect("sealed").into();
+    event["MediaBasicInfo"]["SourceInfo"]["SourceContext"] = upload.seal(&keys).into();
     let t = i64::try_from(now()).expect("time fits i64") + 1_100;
     body["T"] = t.into();
     body["Sign"] = sign_for(&Secret::new(CALLBACK_KEY), t).into();

@@ -34,11 +34,15 @@ fn fixture(name: &str, token: &str) -> String {
 }
 
 async fn in_process(name: &str) -> (u16, http::HeaderMap, Value) {
+    in_process_event(&fixture(name, &upload_token(JWT_SECRET, "lambda-user"))).await
+}
+
+/// Each call builds its own state, as a new Lambda instance would.
+async fn in_process_event(event: &str) -> (u16, http::HeaderMap, Value) {
     let state = SignState::from_env(&Env::from_pairs(env())).await.unwrap();
     let cors = Cors::from_env(&Env::from_pairs(env())).unwrap();
     let request =
-        lambda_http::request::from_str(&fixture(name, &upload_token(JWT_SECRET, "lambda-user")))
-            .expect("fixture is an API Gateway v2 event");
+        lambda_http::request::from_str(event).expect("fixture is an API Gateway v2 event");
     let response = sign::app(state, &cors).oneshot(request).await.unwrap();
     let status = response.status().as_u16();
     let headers = response.headers().clone();
@@ -97,6 +101,30 @@ async fn router_answers_api_gateway_fixtures() {
     assert_eq!((status, body["code"].as_u64()), (200, Some(0)));
 }
 
+/// The refresh fixture for `upload_id`, as a GET with the id in the query string.
+fn refresh_fixture(token: &str, upload_id: &str) -> String {
+    fixture("sign_refresh_query.json", token).replace("{{UPLOAD_ID}}", upload_id)
+}
+
+#[tokio::test]
+async fn an_upload_created_on_one_instance_is_refreshed_on_another() {
+    let token = upload_token(JWT_SECRET, "lambda-user");
+    let (status, headers, created) = in_process_event(&fixture("uploads_post.json", &token)).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["data"]["status"], "waiting");
+    assert_eq!(headers["x-request-id"], "apigw-uploads-post");
+    let upload_id = created["data"]["uploadId"].as_str().unwrap();
+    assert!(upload_id.ends_with(".post_42"), "{upload_id}");
+    // No store between the two instances: the id proves its owner by itself.
+    let (status, headers, refreshed) = in_process_event(&refresh_fixture(&token, upload_id)).await;
+    assert_eq!(status, 200, "{refreshed}");
+    assert_eq!(refreshed["data"]["uploadId"], upload_id);
+    assert_eq!(headers["x-request-id"], "apigw-sign-refresh");
+    let other = upload_token(JWT_SECRET, "someone-else");
+    let (status, _, body) = in_process_event(&refresh_fixture(&other, upload_id)).await;
+    assert_eq!((status, body["error"].as_str()), (404, Some("not_found")));
+}
+
 #[tokio::test]
 async fn binary_runs_under_the_lambda_runtime_api() {
     let runtime = RuntimeApi::start().await;
@@ -124,6 +152,18 @@ async fn binary_runs_under_the_lambda_runtime_api() {
     let event: Value = serde_json::from_str(&fixture("sign_no_token.json", "")).unwrap();
     let response = runtime.invoke(event).await.unwrap();
     assert_eq!(response["statusCode"], 401);
+
+    // An upload: created (201), then its signature refreshed with the id in the query string.
+    let event: Value = serde_json::from_str(&fixture("uploads_post.json", &token)).unwrap();
+    let response = runtime.invoke(event).await.unwrap();
+    assert_eq!(response["statusCode"], 201, "{response}");
+    let created: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+    let upload_id = created["data"]["uploadId"].as_str().unwrap();
+    let event: Value = serde_json::from_str(&refresh_fixture(&token, upload_id)).unwrap();
+    let response = runtime.invoke(event).await.unwrap();
+    assert_eq!(response["statusCode"], 200, "{response}");
+    let refreshed: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+    assert_eq!(refreshed["data"]["uploadId"], upload_id);
 
     // Lambda's log format controls are honoured: JSON lines on stdout, still no token. Both
     // requests' lines were written before their responses; wait until the pipe carried them.

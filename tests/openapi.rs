@@ -61,6 +61,20 @@ const UNREACHABLE_IN_TEST: &[(&str, &str, u16, &str, &str)] = &[
          raw socket, envelope included",
     ),
     (
+        "/v1/uploads",
+        "post",
+        500,
+        "internal",
+        "as for GET /v1/upload-signature",
+    ),
+    (
+        "/v1/uploads",
+        "post",
+        408,
+        "request_timeout",
+        "as for POST /v1/upload-signature",
+    ),
+    (
         "/v1/vod/events",
         "post",
         408,
@@ -268,7 +282,7 @@ struct Example {
     body: Option<Vec<u8>>,
     status: u16,
     reason: Option<&'static str>,
-    /// Whether the JSON body must (not) match the operation's request schema. Every 200 example
+    /// Whether the JSON body must (not) match the operation's request schema. Every 2xx example
     /// with a body must match; chosen 400 examples must not.
     request_matches: Option<bool>,
 }
@@ -439,7 +453,7 @@ impl Harness {
         // The request body against the documented request schema.
         let request_matches = example
             .request_matches
-            .or((status == 200 && example.body.is_some()).then_some(true));
+            .or(((200..300).contains(&status) && example.body.is_some()).then_some(true));
         if let Some(expected) = request_matches {
             let sent: Value = serde_json::from_slice(example.body.as_deref().unwrap())
                 .expect("request_matches needs a JSON body");
@@ -579,6 +593,11 @@ fn start_servers(db: &Path) -> Vec<(Server, Spawned)> {
 fn sign_examples() -> Vec<Example> {
     use Server::{Sign, SignLimited, SignNoJwks};
     const ROUTE: &str = "/v1/upload-signature";
+    const UPLOADS: &str = "/v1/uploads";
+    // Well formed, but no upload of anyone's (a v1 id is never refreshable, a random tag holds
+    // for no one).
+    const V1_ID: &str = "3VyyNri9Z7UR88ByPfjFyg";
+    const NO_ONES_ID: &str = "AAECAwQFBgcICQoLLG4VR8Gezn85.post_77";
     let token = upload_token(JWT_SECRET, "openapi-user");
     let expired = hs256(
         JWT_SECRET,
@@ -598,6 +617,47 @@ fn sign_examples() -> Vec<Example> {
         ex(SignLimited, "GET", ROUTE, 429)
             .bearer(&token)
             .reason("rate_limited"),
+        ex(SignLimited, "POST", UPLOADS, 429)
+            .bearer(&token)
+            .reason("rate_limited"),
+        // 201
+        ex(Sign, "POST", UPLOADS, 201).bearer(&token),
+        ex(Sign, "POST", UPLOADS, 201).bearer(&token).json(&json!({
+            "procedure": "Transcode", "classId": 3, "storageRegion": "ap-singapore",
+            "validitySeconds": 600, "meta": "post_1"
+        })),
+        // 404: an uploadId that names no upload of the caller's
+        ex(Sign, "POST", ROUTE, 404)
+            .bearer(&token)
+            .json(&json!({ "uploadId": V1_ID }))
+            .off_schema()
+            .reason("not_found"),
+        ex(Sign, "POST", ROUTE, 404)
+            .bearer(&token)
+            .json(&json!({ "uploadId": NO_ONES_ID }))
+            .reason("not_found"),
+        ex(Sign, "GET", format!("{ROUTE}?uploadId={NO_ONES_ID}"), 404)
+            .bearer(&token)
+            .reason("not_found"),
+        ex(Sign, "GET", format!("{ROUTE}?uploadId=x"), 404)
+            .bearer(&token)
+            .reason("not_found"),
+        // /v1/uploads refuses like the signature route
+        ex(Sign, "POST", UPLOADS, 400)
+            .bearer(&token)
+            .json(&json!({ "uploadId": NO_ONES_ID }))
+            .off_schema(),
+        ex(Sign, "POST", UPLOADS, 400)
+            .bearer(&token)
+            .json(&json!({"procedur": "typo"}))
+            .off_schema(),
+        ex(Sign, "POST", UPLOADS, 403)
+            .bearer(&token)
+            .json(&json!({"classId": 9}))
+            .reason("param_not_allowed"),
+        ex(Sign, "POST", UPLOADS, 413)
+            .bearer(&token)
+            .body("x".repeat(64 * 1024)),
         // 200
         ex(Sign, "POST", ROUTE, 200).bearer(&token),
         ex(Sign, "POST", ROUTE, 200).bearer(&token).json(&json!({
@@ -674,19 +734,19 @@ fn sign_examples() -> Vec<Example> {
         ex(Sign, "GET", "/nope", 404).reason("not_found"),
         ex(Sign, "POST", "/v1/upload-signature/x", 404).reason("not_found"),
     ];
-    for method in ["GET", "POST"] {
+    for (method, route) in [("GET", ROUTE), ("POST", ROUTE), ("POST", UPLOADS)] {
         examples.extend([
-            ex(Sign, method, ROUTE, 401).reason("missing_token"),
-            ex(Sign, method, ROUTE, 401)
+            ex(Sign, method, route, 401).reason("missing_token"),
+            ex(Sign, method, route, 401)
                 .bearer("not.a.jwt")
                 .reason("invalid_token"),
-            ex(Sign, method, ROUTE, 401)
+            ex(Sign, method, route, 401)
                 .bearer(&expired)
                 .reason("token_expired"),
-            ex(Sign, method, ROUTE, 403)
+            ex(Sign, method, route, 403)
                 .bearer(&no_scope)
                 .reason("insufficient_scope"),
-            ex(SignNoJwks, method, ROUTE, 503)
+            ex(SignNoJwks, method, route, 503)
                 .bearer(&rs256)
                 .reason("unavailable"),
         ]);
@@ -865,15 +925,48 @@ async fn the_routers_answer_as_documented_and_every_documented_answer_happens() 
         harness.run(example).await;
     }
 
-    // The whole loop: a signature's sourceContext comes back in VOD's upload callback and the
-    // stored envelope names the uploader.
-    let issued = harness
+    // The whole loop: an upload is created, its signature refreshed (body and query), and a
+    // signature's sourceContext comes back in VOD's upload callback; the stored envelope names
+    // the uploader and the upload.
+    let alice = upload_token(JWT_SECRET, "alice");
+    let created = harness
         .run(
-            &ex(Server::Sign, "POST", "/v1/upload-signature", 200)
-                .bearer(&upload_token(JWT_SECRET, "alice"))
+            &ex(Server::Sign, "POST", "/v1/uploads", 201)
+                .bearer(&alice)
                 .json(&json!({"meta": "post_77"})),
         )
         .await;
+    let upload_id = created.body["data"]["uploadId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    harness
+        .run(
+            &ex(
+                Server::Sign,
+                "GET",
+                format!("/v1/upload-signature?uploadId={upload_id}&meta=post_77"),
+                200,
+            )
+            .bearer(&alice),
+        )
+        .await;
+    harness
+        .run(
+            &ex(Server::Sign, "POST", "/v1/upload-signature", 403)
+                .bearer(&alice)
+                .json(&json!({"uploadId": upload_id, "meta": "post_78"}))
+                .reason("param_not_allowed"),
+        )
+        .await;
+    let issued = harness
+        .run(
+            &ex(Server::Sign, "POST", "/v1/upload-signature", 200)
+                .bearer(&alice)
+                .json(&json!({ "uploadId": upload_id })),
+        )
+        .await;
+    assert_eq!(issued.body["data"]["uploadId"], upload_id.as_str());
     let signature = issued.body["data"]["signature"].as_str().unwrap();
     let report = vodgate::vod::signature::inspect(signature, Some(VOD_KEY.as_bytes()), now());
     let context = &report
@@ -956,11 +1049,9 @@ async fn the_routers_answer_as_documented_and_every_documented_answer_happens() 
         }
     }
     assert!(envelopes.iter().any(|e| e["format"] == "v2"));
-    assert!(
-        envelopes
-            .iter()
-            .any(|e| e["uploader"]["sub"] == "alice" && e["uploader"]["meta"] == "post_77")
-    );
+    assert!(envelopes.iter().any(|e| e["uploader"]["sub"] == "alice"
+        && e["uploader"]["meta"] == "post_77"
+        && e["uploader"]["uploadId"] == upload_id.as_str()));
 }
 
 #[test]
@@ -1085,6 +1176,10 @@ fn event_envelope_is_the_stored_envelope_schema() {
         ("id", json!("vod_short")),
         ("format", json!("v4")),
         ("uploader", json!({"sub": "a"})),
+        (
+            "uploader",
+            json!({"sub": "a", "uploadId": "up-9f3c", "meta": null}),
+        ),
         ("event", json!({"EventType": "X", "Sign": "00"})),
         ("extra", json!(1)),
         ("receivedAt", json!("2026-11-28T16:41:00.5Z")),
@@ -1093,6 +1188,14 @@ fn event_envelope_is_the_stored_envelope_schema() {
         variant[key] = value;
         variants.push(variant);
     }
+    // An upload's id, with its meta: the form since uploads have ids of their own.
+    let mut v2 = sample.clone();
+    v2["uploader"]["uploadId"] = json!("AAECAwQFBgcICQoLLG4VR8Gezn85.post_77");
+    assert!(file.is_valid(&v2));
+    assert!(
+        spec.validate("/components/schemas/EventEnvelope", &v2)
+            .is_ok()
+    );
     for (i, variant) in variants.iter().enumerate() {
         let by_doc = spec
             .validate("/components/schemas/EventEnvelope", variant)

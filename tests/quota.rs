@@ -27,11 +27,20 @@ fn start_sign(endpoint: &str, table: &str) -> (Spawned, String) {
 }
 
 async fn ask(http: &reqwest::Client, base: &str, sub: &str) -> (u16, Option<u64>, Value) {
+    ask_at(http, &format!("{base}/v1/upload-signature"), sub, "{}").await
+}
+
+async fn ask_at(
+    http: &reqwest::Client,
+    url: &str,
+    sub: &str,
+    body: &str,
+) -> (u16, Option<u64>, Value) {
     let response = http
-        .post(format!("{base}/v1/upload-signature"))
+        .post(url)
         .bearer_auth(common::upload_token(JWT_SECRET, sub))
         .header("content-type", "application/json")
-        .body("{}")
+        .body(body.to_owned())
         .send()
         .await
         .unwrap();
@@ -121,4 +130,37 @@ async fn an_unreachable_quota_table_does_not_stop_uploads() {
         assert_eq!(ask(&http, &base, "carol").await.0, 200);
     }
     assert_eq!(ask(&http, &base, "carol").await.0, 429);
+}
+
+#[tokio::test]
+async fn creating_an_upload_and_refreshing_it_spend_the_quota() {
+    let endpoint = moto_endpoint();
+    let dynamodb = aws_sdk_dynamodb::Client::new(&aws_config(endpoint).await);
+    let table = "vodgate-quota-uploads";
+    create_events_table(&dynamodb, table).await;
+    let (_server, base) = start_sign(endpoint, table);
+    let http = reqwest::Client::new();
+
+    let (status, _, created) = ask_at(&http, &format!("{base}/v1/uploads"), "dave", "").await;
+    assert_eq!(status, 201, "{created}");
+    let refresh = serde_json::json!({"uploadId": created["data"]["uploadId"]}).to_string();
+    let signature_route = format!("{base}/v1/upload-signature");
+    for _ in 0..2 {
+        let (status, _, body) = ask_at(&http, &signature_route, "dave", &refresh).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    // Three signatures: the quota is spent, for refreshes and creations alike.
+    for (url, body) in [
+        (signature_route, refresh.as_str()),
+        (format!("{base}/v1/uploads"), ""),
+    ] {
+        let (status, retry_after, body) = ask_at(&http, &url, "dave", body).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (429, Some("rate_limited")),
+            "{url}: {body}"
+        );
+        assert!(body["message"].as_str().unwrap().contains("at most 3"));
+        assert!(retry_after.is_some());
+    }
 }

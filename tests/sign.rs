@@ -62,9 +62,18 @@ impl Sign {
         token: Option<&str>,
         body: &str,
     ) -> (u16, reqwest::header::HeaderMap, Value) {
+        self.post_to("/v1/upload-signature", token, body).await
+    }
+
+    async fn post_to(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: &str,
+    ) -> (u16, reqwest::header::HeaderMap, Value) {
         let mut request = self
             .http
-            .post(format!("{}/v1/upload-signature", self.base))
+            .post(format!("{}{path}", self.base))
             .body(body.to_owned());
         if let Some(token) = token {
             request = request.bearer_auth(token);
@@ -367,4 +376,230 @@ async fn rate_limits_each_caller() {
         200
     );
     assert_eq!(app.post(None, "").await.0, 401);
+}
+
+fn query(pairs: &[(&str, &str)]) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
+}
+
+/// What a signature says: its parameters, once its MAC is checked, and the attribution token it
+/// seals (the same in `sourceContext` and, with a procedure, `sessionContext`).
+fn sealed(
+    body: &Value,
+) -> (
+    Vec<(String, String)>,
+    vodgate::attribution::Attribution,
+    String,
+) {
+    let report = inspect(
+        body["data"]["signature"].as_str().unwrap(),
+        Some(VOD_KEY.as_bytes()),
+        now(),
+    );
+    assert_eq!(report.mac, MacCheck::Valid);
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    let context = param(&report.params, "sourceContext").unwrap().to_owned();
+    assert_eq!(
+        param(&report.params, "sessionContext"),
+        Some(context.as_str())
+    );
+    let keys = vodgate::platform::secret::SecretList::parse(CONTEXT_KEY).unwrap();
+    let who = vodgate::attribution::open(&keys, &context).expect("the token opens");
+    (report.params, who, context)
+}
+
+#[tokio::test]
+async fn an_upload_keeps_its_id_sub_and_meta_across_refreshes() {
+    let app = Sign::start();
+    let alice = upload_token(JWT_SECRET, "alice|a.b");
+    let (status, _, created) = app
+        .post_to("/v1/uploads", Some(&alice), r#"{"meta":"post_9"}"#)
+        .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(
+        (created["code"].as_u64(), created["message"].as_str()),
+        (Some(0), Some("ok"))
+    );
+    assert_eq!(created["data"]["status"], "waiting");
+    let id = created["data"]["uploadId"].as_str().unwrap().to_owned();
+    assert!(id.ends_with(".post_9") && id.len() == 28 + 7, "{id}");
+    let expire_time = created["data"]["expireTime"].as_u64().unwrap();
+    assert!((now() + 7_190..=now() + 7_210).contains(&expire_time));
+    let (_, who, token) = sealed(&created);
+    assert!(token.starts_with("v2."), "{token}");
+    assert_eq!(who.sub, "alice|a.b");
+    assert_eq!(who.upload_id.as_str(), id);
+    assert_eq!(who.meta.as_ref().unwrap().as_str(), "post_9");
+
+    // Three refreshes, as vod-js-sdk-v6 asks before each step: the id alone (POST body, GET
+    // query), or with the same meta; other fields are decided per call.
+    let get = app
+        .http
+        .get(format!(
+            "{}/v1/upload-signature?{}",
+            app.base,
+            query(&[("uploadId", &id), ("procedure", "Transcode")])
+        ))
+        .bearer_auth(&alice);
+    let refreshes = [
+        app.post(Some(&alice), &json!({"uploadId": id}).to_string())
+            .await,
+        app.call(get).await,
+        app.post(
+            Some(&alice),
+            &json!({"uploadId": id, "meta": "post_9"}).to_string(),
+        )
+        .await,
+    ];
+    for (i, (status, _, body)) in refreshes.iter().enumerate() {
+        assert_eq!(*status, 200, "refresh {i}: {body}");
+        assert_eq!(body["data"]["uploadId"], id.as_str(), "refresh {i}");
+        assert!(body["data"].get("status").is_none());
+        let (params, again, _) = sealed(body);
+        assert_eq!(
+            again, who,
+            "refresh {i} seals the same upload, sub and meta"
+        );
+        let procedure = if i == 1 { "Transcode" } else { "Review" };
+        assert_eq!(param(&params, "procedure"), Some(procedure), "refresh {i}");
+    }
+
+    // Each creation is a new upload.
+    let (_, _, other) = app.post_to("/v1/uploads", Some(&alice), "").await;
+    assert_ne!(other["data"]["uploadId"], id.as_str());
+    assert!(!other["data"]["uploadId"].as_str().unwrap().contains('.'));
+}
+
+#[tokio::test]
+async fn only_the_owner_refreshes_and_the_meta_stays() {
+    let app = Sign::start();
+    let alice = upload_token(JWT_SECRET, "alice");
+    let bob = upload_token(JWT_SECRET, "bob");
+    let (_, _, created) = app
+        .post_to("/v1/uploads", Some(&alice), r#"{"meta":"post_1"}"#)
+        .await;
+    let id = created["data"]["uploadId"].as_str().unwrap().to_owned();
+
+    let mut flipped = id.clone().into_bytes();
+    flipped[5] = if flipped[5] == b'A' { b'B' } else { b'A' };
+    let flipped = String::from_utf8(flipped).unwrap();
+    let core = &id[..28];
+    // A v1 id, as the signature route gave before uploads had ids of their own.
+    let v1 = "3VyyNri9Z7UR88ByPfjFyg";
+    let mut answers = Vec::new();
+    for (token, candidate) in [
+        (&bob, id.as_str()),
+        (&alice, flipped.as_str()),
+        (&alice, core),
+        (&alice, &format!("{core}.post_2")),
+        (&alice, v1),
+        (&alice, "not-an-id"),
+        (&alice, ""),
+    ] {
+        let (status, _, body) = app
+            .post(Some(token), &json!({"uploadId": candidate}).to_string())
+            .await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (404, Some("not_found")),
+            "{candidate}: {body}"
+        );
+        answers.push(body["message"].clone());
+        let get = app
+            .http
+            .get(format!(
+                "{}/v1/upload-signature?{}",
+                app.base,
+                query(&[("uploadId", candidate)])
+            ))
+            .bearer_auth(token);
+        let (status, _, body) = app.call(get).await;
+        assert_eq!(status, 404, "GET {candidate}: {body}");
+        answers.push(body["message"].clone());
+    }
+    answers.dedup();
+    assert_eq!(
+        answers.len(),
+        1,
+        "one answer for every unknown id: {answers:?}"
+    );
+
+    let (status, _, body) = app
+        .post(
+            Some(&alice),
+            &json!({"uploadId": id, "meta": "post_2"}).to_string(),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("param_not_allowed")),
+        "{body}"
+    );
+    // Creation takes no uploadId, and the route only creates.
+    let (status, _, body) = app
+        .post_to(
+            "/v1/uploads",
+            Some(&alice),
+            &json!({"uploadId": id}).to_string(),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("bad_request")),
+        "{body}"
+    );
+    let (status, _, body) = app.post_to("/v1/uploads", None, "").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("missing_token"))
+    );
+    let (status, _, body) = app
+        .call(
+            app.http
+                .get(format!("{}/v1/uploads", app.base))
+                .bearer_auth(&alice),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (405, Some("method_not_allowed"))
+    );
+    // The owner still refreshes after all that.
+    let (status, _, body) = app
+        .post(Some(&alice), &json!({"uploadId": id}).to_string())
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test]
+async fn creating_and_refreshing_spend_the_rate_limit() {
+    let mut env = env();
+    env.push(("SIGN_RATE_LIMIT", "3/1h,burst=3"));
+    let mut server = Spawned::start(env!("CARGO_BIN_EXE_sign"), &env);
+    let app = Sign {
+        base: server.wait_listening(),
+        server,
+        http: reqwest::Client::new(),
+    };
+    let alice = upload_token(JWT_SECRET, "alice");
+    let (status, _, created) = app.post_to("/v1/uploads", Some(&alice), "").await;
+    assert_eq!(status, 201);
+    let refresh = json!({"uploadId": created["data"]["uploadId"]}).to_string();
+    for _ in 0..2 {
+        assert_eq!(app.post(Some(&alice), &refresh).await.0, 200);
+    }
+    for (path, body) in [
+        ("/v1/upload-signature", refresh.as_str()),
+        ("/v1/uploads", ""),
+    ] {
+        let (status, headers, body) = app.post_to(path, Some(&alice), body).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (429, Some("rate_limited")),
+            "{path}"
+        );
+        assert!(headers.contains_key("retry-after"));
+    }
 }

@@ -16,42 +16,55 @@ if (params.has("token")) {
   history.replaceState(null, "", location.pathname);
 }
 
-// Ask vodgate for a fresh upload signature.
-//
-// Return a NEW signature on every call, never a cached one: the SDK calls getSignature before
-// each request it makes to VOD (the region probe, every apply attempt, every commit attempt) and
-// again when it re-applies to refresh the temporary COS credential during a long upload. With
-// SIGN_ONE_TIME=true each signature works once only, so reusing one fails the second request.
-// Each signature also carries its own uploadId; pass the same `meta` on every call (e.g. your
-// post id) to tie the upload's events to your own records.
-async function getSignature() {
+// Ask vodgate something on the user's behalf; vodgate's envelope is
+// {code:0, message:"ok", data:{…}} or {code:<status>, error, message}.
+async function vodgate(path, body) {
   const base = $("base").value.trim().replace(/\/+$/, "");
-  const meta = $("meta").value.trim();
   let res;
   try {
-    res = await fetch(`${base}/v1/upload-signature`, {
+    res = await fetch(`${base}${path}`, {
       method: "POST",
       headers: {
         Authorization: `Bearer ${$("token").value.trim()}`,
         "Content-Type": "application/json",
       },
-      body: JSON.stringify(meta ? { meta } : {}),
+      body: JSON.stringify(body),
     });
   } catch (err) {
     // fetch rejects only when no HTTP answer arrived: server down, or CORS refused this origin.
     throw new Error(`cannot reach ${base} (is vodgate running, and does CORS_ALLOWED_ORIGINS allow ${location.origin}?): ${err.message}`);
   }
-  const body = await res.json().catch(() => null);
-  if (!body) throw new Error(`HTTP ${res.status} from ${base}: not a vodgate JSON answer`);
-  // vodgate's envelope: {code:0, message:"ok", data:{…}} or {code:<status>, error, message}.
-  if (body.code !== 0) throw new Error(`${body.error}: ${body.message}`);
-  log(`getSignature → uploadId ${body.data.uploadId}, expires ${new Date(body.data.expireTime * 1000).toLocaleTimeString()}`); // demo only
-  return body.data.signature;
+  const answer = await res.json().catch(() => null);
+  if (!answer) throw new Error(`HTTP ${res.status} from ${base}: not a vodgate JSON answer`);
+  if (answer.code !== 0) throw new Error(`${answer.error}: ${answer.message}`);
+  return answer.data;
 }
 
-// The SDK also posts upload statistics to Tencent (file name, size, timings); add
-// `allowReport: false` to turn that off. Offline, those posts show as "Network Error" in the console.
-const tcVod = new TcVod({ getSignature });
+// Create one upload, and the getSignature() for it.
+//
+// One upload is one uploadId: every signature of the upload seals it, and every event VOD sends
+// about the upload comes back with it, so keep it with your own records. The SDK calls
+// getSignature before each request it makes to VOD (the region probe, every apply attempt,
+// every commit attempt) and again when it re-applies to refresh the temporary COS credential
+// during a long upload: return a NEW signature for the SAME upload on every call, never a cached
+// one (with SIGN_ONE_TIME=true each signature works once only). The first call takes the
+// signature that came with the creation; the others refresh with the uploadId alone (its meta,
+// e.g. your post id, is part of it).
+async function createUpload() {
+  const meta = $("meta").value.trim();
+  const upload = await vodgate("/v1/uploads", meta ? { meta } : {});
+  log(`upload created: uploadId ${upload.uploadId}`); // demo only
+  let unused = upload.signature;
+  async function getSignature() {
+    const signed = unused
+      ? { signature: unused, expireTime: upload.expireTime }
+      : await vodgate("/v1/upload-signature", { uploadId: upload.uploadId });
+    unused = null;
+    log(`getSignature → uploadId ${upload.uploadId}, expires ${new Date(signed.expireTime * 1000).toLocaleTimeString()}`); // demo only
+    return signed.signature;
+  }
+  return { uploadId: upload.uploadId, getSignature };
+}
 
 $("upload").addEventListener("click", async () => {
   const mediaFile = $("file").files[0];
@@ -59,6 +72,11 @@ $("upload").addEventListener("click", async () => {
   $("upload").disabled = true;
   log(`uploading ${mediaFile.name} (${mediaFile.size} bytes)`);
   try {
+    // One TcVod per upload, so its getSignature always names this upload. The SDK also posts
+    // upload statistics to Tencent (file name, size, timings); add `allowReport: false` to turn
+    // that off. Offline, those posts show as "Network Error" in the console.
+    const { getSignature } = await createUpload();
+    const tcVod = new TcVod({ getSignature });
     const uploader = tcVod.upload({ mediaFile });
     let shown = -1;
     uploader.on("media_progress", (info) => {
@@ -78,7 +96,9 @@ $("upload").addEventListener("click", async () => {
 // Show what a signature says, without uploading: base64(HMAC-SHA1 (20 bytes) ‖ plaintext).
 $("sign-only").addEventListener("click", async () => {
   try {
-    const signature = await getSignature();
+    const { getSignature } = await createUpload();
+    await getSignature(); // the creation's own signature
+    const signature = await getSignature(); // a refresh: same uploadId, fresh signature
     const bytes = Uint8Array.from(atob(signature), (c) => c.charCodeAt(0));
     const plaintext = new TextDecoder().decode(bytes.subarray(20));
     $("plaintext").textContent = plaintext.split("&").map((pair) => {

@@ -2,8 +2,10 @@
 //
 // Needs: vodgate running (VODGATE_URL, default http://127.0.0.1:8080), TOKEN set to a token it
 // accepts, `npm start` running (EXAMPLE_URL, default http://127.0.0.1:5173/) and a Chromium
-// (CHROMIUM, default /usr/bin/chromium). It clicks "Get signature only" and expects the decoded
-// plaintext on the page. SCREENSHOT=path.png saves what the page looked like.
+// (CHROMIUM, default /usr/bin/chromium). It clicks "Get signature only", which creates an upload
+// and refreshes its signature, and expects the decoded plaintext on the page, sealing the same
+// uploadId that every getSignature call logged. SCREENSHOT=path.png saves what the page looked
+// like.
 import { chromium } from "playwright-core";
 
 const token = process.env.TOKEN;
@@ -32,9 +34,14 @@ try {
   const log = await page.textContent("#log");
   if (process.env.SCREENSHOT) await page.screenshot({ path: process.env.SCREENSHOT, fullPage: true });
   console.log(`plaintext:\n${plaintext}\nlog:\n${log}`);
-  ok = plaintext.includes("secretId=") && /sourceContext=v1\.[^&\n]*\.check_1\./.test(plaintext);
+  // Every getSignature call names the one upload, and the refreshed signature seals its id.
+  const ids = [...log.matchAll(/uploadId ([A-Za-z0-9_.-]+)/g)].map((m) => m[1]);
+  const uploadId = ids[0];
+  ok = plaintext.includes("secretId=")
+    && ids.length >= 3 && ids.every((id) => id === uploadId) && uploadId.endsWith(".check_1")
+    && new RegExp(`sourceContext=v2\\.[A-Za-z0-9_-]{22}\\.${uploadId.replace(".", "\\.")}\\.`).test(plaintext);
 } finally {
   await browser.close();
 }
-console.log(ok ? "check: ok" : "check: FAILED (no decoded signature with secretId= and sourceContext=v1.…)");
+console.log(ok ? "check: ok" : "check: FAILED (no decoded signature with secretId= and a sourceContext=v2.… sealing the logged uploadId)");
 process.exit(ok ? 0 : 1);

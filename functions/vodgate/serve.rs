@@ -60,7 +60,7 @@ pub async fn run(args: Args, env: &Env) -> Result<(), BoxError> {
          \x20 vodgate simulate --url http://{addr}   # a whole upload round trip\n\
          \x20 vodgate events --follow                # what the events function stored\n",
         sub = dev::DEV_SUB,
-        route = sign::ROUTE,
+        route = sign::UPLOADS_ROUTE,
     );
     vodgate::web::serve::serve_http(app, listener, ServerLimits::default()).await?;
     Ok(())

@@ -1,11 +1,18 @@
 //! The `sign` function: prove the caller may upload, then mint a VOD upload signature.
 //!
 //! A request flows: bearer token → [`JwtVerifier`] (who is calling, may they upload?) → the
-//! upload policy (what this signature allows; the server decides, not the client) →
-//! [`attribution`] (seal who asked into `sourceContext`/`sessionContext`) →
-//! [`crate::vod::signature`] (HMAC-SHA1 with the VOD SecretKey). Every failure is a [`SignError`],
-//! turned into the JSON envelope in one place, so a status or challenge cannot differ between two
-//! paths that fail the same way.
+//! upload (a new one, or the caller's own [`Upload`] named by `uploadId`) → the upload policy
+//! (what this signature allows; the server decides, not the client) → [`attribution`] (seal the
+//! upload into `sourceContext`/`sessionContext`) → [`crate::vod::signature`] (HMAC-SHA1 with the
+//! VOD SecretKey). Every failure is a [`SignError`], turned into the JSON envelope in one place,
+//! so a status or challenge cannot differ between two paths that fail the same way.
+//!
+//! Two routes mint signatures. `POST /v1/uploads` creates an upload (201, with its first
+//! signature); the signature route refreshes one when given its `uploadId`, or starts a new one
+//! per call without it (as before uploads had ids of their own). vod-js-sdk-v6 asks for a
+//! signature before every step of one upload, so a refresh must name the same upload each time;
+//! the id proves its owner by itself ([`Upload::verify`]), so no store is consulted on this path.
+//! Both routes spend the rate limit and the quota alike: each answer is a signature.
 
 pub(crate) mod policy;
 pub(crate) mod quota;
@@ -18,11 +25,11 @@ use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde::Serialize;
 use tokio::time::Instant;
 
-use crate::attribution::{self, Attribution, UploadId};
+use crate::attribution::{Upload, UploadIdError};
 use crate::auth::jwt::{AuthError, Hs256Keys, JwtSettings, JwtVerifier};
 use crate::platform::config::{ConfigError, Env};
 use crate::platform::keys::{KeySet, Keys, SecretsManager, StartError};
@@ -36,6 +43,8 @@ use crate::web::{ApiError, CallerSub, Cors};
 
 /// The signature route.
 pub const ROUTE: &str = "/v1/upload-signature";
+/// The uploads route: `POST` creates an upload.
+pub const UPLOADS_ROUTE: &str = "/v1/uploads";
 /// Sign requests are a few parameters; anything bigger is not a sign request.
 pub(crate) const MAX_BODY_BYTES: usize = 16 * 1024;
 /// Shortest HS256 secret accepted: shorter keys fall to offline guessing.
@@ -149,10 +158,11 @@ fn jwt_settings(env: &Env) -> Result<JwtSettings, ConfigError> {
     })
 }
 
-/// The `sign` route: `GET|POST /v1/upload-signature`.
+/// The `sign` routes: `GET|POST /v1/upload-signature` and `POST /v1/uploads`.
 pub fn routes(state: Arc<SignState>) -> Router {
     Router::new()
         .route(ROUTE, get(upload_signature).post(upload_signature))
+        .route(UPLOADS_ROUTE, post(create_upload))
         .with_state(state)
 }
 
@@ -161,8 +171,9 @@ pub fn app(state: Arc<SignState>, cors: &Cors) -> Router {
     crate::web::finish(routes(state), cors, metric)
 }
 
-/// The metric of a request to a `sign` route: issued, refused for authentication, or refused
-/// otherwise; `None` for other routes.
+/// The metric of a request that asks for a signature (any method on the signature route, `POST`
+/// on the uploads route): issued, refused for authentication, or refused otherwise; `None` for
+/// other requests, so a read of uploads is never counted as issuing.
 pub fn metric(outcome: &Outcome<'_>) -> Option<Metric> {
     const AUTH_REASONS: [&str; 5] = [
         "missing_token",
@@ -171,7 +182,12 @@ pub fn metric(outcome: &Outcome<'_>) -> Option<Metric> {
         "insufficient_scope",
         "unavailable",
     ];
-    if outcome.route != Some(ROUTE) {
+    let signs = match outcome.route {
+        Some(ROUTE) => true,
+        Some(UPLOADS_ROUTE) => *outcome.method == Method::POST,
+        _ => false,
+    };
+    if !signs {
         return None;
     }
     let name = match outcome.reason {
@@ -185,6 +201,7 @@ pub fn metric(outcome: &Outcome<'_>) -> Option<Metric> {
     })
 }
 
+/// What the signature route answers.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Issued {
@@ -193,7 +210,35 @@ struct Issued {
     expire_time: u64,
 }
 
+/// What `POST /v1/uploads` answers: the new upload and its first signature.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Created {
+    upload_id: String,
+    signature: String,
+    expire_time: u64,
+    /// Nothing has reached VOD yet.
+    status: &'static str,
+}
+
+/// Which route a signing request came through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Signing {
+    /// `POST /v1/uploads`: always a new upload.
+    Create,
+    /// `GET|POST /v1/upload-signature`: the upload named by `uploadId`, or a new one.
+    Signature,
+}
+
 async fn upload_signature(State(state): State<Arc<SignState>>, request: Request) -> Response {
+    sign(&state, Signing::Signature, request).await
+}
+
+async fn create_upload(State(state): State<Arc<SignState>>, request: Request) -> Response {
+    sign(&state, Signing::Create, request).await
+}
+
+async fn sign(state: &SignState, route: Signing, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let authorization = parts
         .headers
@@ -214,7 +259,7 @@ async fn upload_signature(State(state): State<Arc<SignState>>, request: Request)
                 .check(&caller.sub, Instant::now())
                 .map_err(SignError::RateLimited)?;
         }
-        let request = if matches!(parts.method, Method::GET | Method::HEAD) {
+        let mut request = if matches!(parts.method, Method::GET | Method::HEAD) {
             SignRequest::from_query(parts.uri.query().unwrap_or(""))?
         } else {
             let bytes = crate::web::read_body(body, MAX_BODY_BYTES)
@@ -222,6 +267,7 @@ async fn upload_signature(State(state): State<Arc<SignState>>, request: Request)
                 .map_err(SignError::Http)?;
             SignRequest::from_json(&bytes)?
         };
+        let upload = upload_for(&keys, &caller.sub, route, &mut request)?;
         let grant = state.policy.decide(request)?;
         let now = unix_now();
         if let Some(quota) = &state.quota {
@@ -230,31 +276,58 @@ async fn upload_signature(State(state): State<Arc<SignState>>, request: Request)
                 .await
                 .map_err(SignError::QuotaExceeded)?;
         }
-        issue(&keys, &caller.sub, grant, now)
+        issue(&keys, &upload, grant, now)
     }
     .await;
-    let mut response = match issued {
-        Ok(issued) => crate::web::ok(issued),
-        Err(error) => error.into_response(),
+    let mut response = match (issued, route) {
+        (Ok(issued), Signing::Signature) => crate::web::ok(issued),
+        (Ok(issued), Signing::Create) => crate::web::created(Created {
+            upload_id: issued.upload_id,
+            signature: issued.signature,
+            expire_time: issued.expire_time,
+            status: "waiting",
+        }),
+        (Err(error), _) => error.into_response(),
     };
     response.extensions_mut().insert(CallerSub(caller.sub));
     response
 }
 
-fn issue(
+/// The upload a request signs for: the caller's own one named by `uploadId` (whose `meta` a
+/// refresh may repeat but not change), or a new one with the request's `meta`.
+fn upload_for(
     keys: &SignKeys,
     sub: &str,
+    route: Signing,
+    request: &mut SignRequest,
+) -> Result<Upload, SignError> {
+    let meta = request.meta.take();
+    match (request.upload_id.take(), route) {
+        (None, _) => {
+            Upload::create(&keys.context, sub, meta).map_err(|e| SignError::Internal(e.to_string()))
+        }
+        (Some(_), Signing::Create) => Err(SignError::Policy(PolicyError::BadRequest(format!(
+            "uploadId is not accepted here: POST {UPLOADS_ROUTE} creates a new upload; \
+             refresh one with {ROUTE}"
+        )))),
+        (Some(id), Signing::Signature) => {
+            let upload =
+                Upload::verify(&keys.context, sub, &id).map_err(SignError::UnknownUpload)?;
+            match meta {
+                Some(meta) if Some(&meta) != upload.meta() => Err(SignError::MetaMismatch),
+                _ => Ok(upload),
+            }
+        }
+    }
+}
+
+fn issue(
+    keys: &SignKeys,
+    upload: &Upload,
     grant: crate::sign::policy::Grant,
     now: u64,
 ) -> Result<Issued, SignError> {
-    let upload_id = UploadId::random();
-    let who = Attribution {
-        sub: sub.to_owned(),
-        upload_id: upload_id.clone(),
-        meta: grant.meta,
-    };
-    let context =
-        attribution::seal(&keys.context, &who).map_err(|e| SignError::Internal(e.to_string()))?;
+    let context = upload.seal(&keys.context);
     let expire_time = now + grant.validity_secs;
     let mut params =
         UploadSignatureParams::builder(keys.secret_id.clone(), now, expire_time, rand::random())
@@ -283,7 +356,7 @@ fn issue(
         .map_err(|e| SignError::Internal(e.to_string()))?;
     Ok(Issued {
         signature: params.sign(keys.secret_key.expose().as_bytes()),
-        upload_id: upload_id.as_str().to_owned(),
+        upload_id: upload.id().as_str().to_owned(),
         expire_time,
     })
 }
@@ -311,6 +384,16 @@ pub enum SignError {
     /// The caller asked for signatures faster than `SIGN_RATE_LIMIT` allows; retry after this.
     #[error("too many signature requests; retry in {} s", retry_secs(.0))]
     RateLimited(Duration),
+    /// `uploadId` is malformed, someone else's, forged, or a v1 id. Every kind reads "no such
+    /// upload", as for an id that never existed, so the answer reveals nothing about the id.
+    #[error("no such upload")]
+    UnknownUpload(#[source] UploadIdError),
+    /// A refresh sent a `meta` other than the one sealed into the upload's id.
+    #[error(
+        "meta cannot change: this upload's meta is sealed into its uploadId; send the same \
+         meta, or none, when refreshing"
+    )]
+    MetaMismatch,
     /// The caller holds as many signatures as `SIGN_QUOTA` allows in this window.
     #[error(
         "at most {} signatures per caller per quota window; retry in {} s",
@@ -383,6 +466,8 @@ impl From<SignError> for ApiError {
             SignError::Policy(PolicyError::BadRequest(_)) => {
                 (StatusCode::BAD_REQUEST, "bad_request", None)
             }
+            SignError::UnknownUpload(_) => (StatusCode::NOT_FOUND, "not_found", None),
+            SignError::MetaMismatch => (StatusCode::FORBIDDEN, "param_not_allowed", None),
             SignError::Http(api) => return api,
             SignError::RateLimited(_) | SignError::QuotaExceeded(_) => {
                 (StatusCode::TOO_MANY_REQUESTS, "rate_limited", None)
@@ -418,6 +503,7 @@ impl IntoResponse for SignError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::attribution::{self, Meta};
     use crate::vod::signature::{MacCheck, inspect};
 
     fn keys() -> SignKeys {
@@ -446,7 +532,8 @@ mod tests {
             ("VOD_STORAGE_REGION", "ap-chongqing"),
             ("VOD_TASK_NOTIFY_MODE", "Change"),
         ]);
-        let issued = issue(&keys, "user-1", g, 1_700_000_000).unwrap();
+        let upload = Upload::create(&keys.context, "user-1", None).unwrap();
+        let issued = issue(&keys, &upload, g, 1_700_000_000).unwrap();
         assert_eq!(issued.expire_time, 1_700_007_200);
         let report = inspect(&issued.signature, Some(b"vod-secret"), 1_700_000_100);
         assert_eq!(report.mac, MacCheck::Valid);
@@ -471,10 +558,81 @@ mod tests {
 
     #[test]
     fn no_session_context_without_a_procedure() {
-        let issued = issue(&keys(), "u", grant(&[]), 1_700_000_000).unwrap();
+        let keys = keys();
+        let upload = Upload::create(&keys.context, "u", None).unwrap();
+        let issued = issue(&keys, &upload, grant(&[]), 1_700_000_000).unwrap();
         let report = inspect(&issued.signature, Some(b"vod-secret"), 1_700_000_000);
         assert!(report.params.iter().any(|(k, _)| k == "sourceContext"));
         assert!(!report.params.iter().any(|(k, _)| k == "sessionContext"));
+    }
+
+    fn request(upload_id: Option<&str>, meta: Option<&str>) -> SignRequest {
+        SignRequest {
+            upload_id: upload_id.map(str::to_owned),
+            meta: meta.map(|m| Meta::parse(m).unwrap()),
+            ..SignRequest::default()
+        }
+    }
+
+    #[test]
+    fn a_refresh_signs_for_the_callers_own_upload() {
+        let keys = keys();
+        let created = upload_for(
+            &keys,
+            "alice",
+            Signing::Create,
+            &mut request(None, Some("post_1")),
+        )
+        .unwrap();
+        let id = created.id().as_str();
+        for meta in [None, Some("post_1")] {
+            let again = upload_for(
+                &keys,
+                "alice",
+                Signing::Signature,
+                &mut request(Some(id), meta),
+            )
+            .unwrap();
+            assert_eq!(again, created);
+        }
+        let seen = |sub: &str, route: Signing, id: &str, meta: Option<&str>| {
+            let error = upload_for(&keys, sub, route, &mut request(Some(id), meta)).unwrap_err();
+            let api = ApiError::from(error);
+            (api.status.as_u16(), api.reason, api.message)
+        };
+        let unknown = (404, "not_found", "no such upload".to_owned());
+        assert_eq!(seen("bob", Signing::Signature, id, None), unknown);
+        assert_eq!(seen("alice", Signing::Signature, "nope", None), unknown);
+        let v1 = attribution::UploadId::random();
+        assert_eq!(
+            seen("alice", Signing::Signature, v1.as_str(), None),
+            unknown
+        );
+        assert_eq!(seen("alice", Signing::Signature, id, Some("post_2")).0, 403);
+        assert_eq!(seen("alice", Signing::Create, id, None).0, 400);
+    }
+
+    #[test]
+    fn only_signing_requests_count_as_signatures() {
+        let name = |method: Method, route: &'static str, status: u16| {
+            metric(&Outcome {
+                method: &method,
+                route: Some(route),
+                status,
+                reason: None,
+                duplicate: None,
+                sink_latency: None,
+            })
+            .map(|m| m.name)
+        };
+        assert_eq!(
+            name(Method::POST, UPLOADS_ROUTE, 201),
+            Some("SignaturesIssued")
+        );
+        assert_eq!(name(Method::GET, ROUTE, 200), Some("SignaturesIssued"));
+        assert_eq!(name(Method::POST, ROUTE, 404), Some("SignRejected"));
+        assert_eq!(name(Method::GET, UPLOADS_ROUTE, 200), None);
+        assert_eq!(name(Method::POST, "/v1/vod/events", 200), None);
     }
 
     /// Status, reason and challenge of an authentication failure, as the client sees them.

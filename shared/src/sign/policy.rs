@@ -54,7 +54,6 @@ pub struct Grant {
     pub task_priority: Option<i8>,
     pub validity_secs: u64,
     pub one_time_valid: bool,
-    pub meta: Option<Meta>,
 }
 
 impl UploadPolicy {
@@ -132,6 +131,7 @@ impl UploadPolicy {
     }
 
     /// Rules on a client's request: the configured defaults, overridden only where allowed.
+    /// `meta` and `uploadId` name the upload, not what the signature allows: `sign` reads them.
     pub fn decide(&self, request: SignRequest) -> Result<Grant, PolicyError> {
         let procedure = match request.procedure {
             Some(p) if Some(&p) != self.procedure.as_ref() => {
@@ -177,7 +177,6 @@ impl UploadPolicy {
             task_priority: self.task_priority.filter(|_| with_procedure),
             validity_secs,
             one_time_valid: self.one_time_valid,
-            meta: request.meta,
         })
     }
 }
@@ -190,6 +189,8 @@ pub struct SignRequest {
     pub storage_region: Option<String>,
     pub validity_seconds: Option<u64>,
     pub meta: Option<Meta>,
+    /// The upload to refresh, as sent: `sign` checks it against the caller (`Upload::verify`).
+    pub upload_id: Option<String>,
 }
 
 /// Why a request was refused.
@@ -265,11 +266,12 @@ impl SignRequest {
                             .map_err(|e| PolicyError::BadRequest(e.to_string()))?,
                     )
                 }
+                "uploadId" => request.upload_id = Some(value.text("uploadId")?),
                 "sourceContext" => return Err(PolicyError::ServerOwned("sourceContext")),
                 "sessionContext" => return Err(PolicyError::ServerOwned("sessionContext")),
                 _ => {
                     return Err(PolicyError::BadRequest(format!(
-                        "unknown parameter {}; accepted: procedure, classId, storageRegion, validitySeconds, meta",
+                        "unknown parameter {}; accepted: procedure, classId, storageRegion, validitySeconds, meta, uploadId",
                         printable(&key)
                     )));
                 }
@@ -406,15 +408,16 @@ mod tests {
             ("SIGN_MAX_CLIENT_VALIDITY_SECONDS", "86400"),
         ]);
         let request = SignRequest::from_query(
-            "procedure=B&classId=2&storageRegion=ap-singapore&validitySeconds=600&meta=post_1",
+            "procedure=B&classId=2&storageRegion=ap-singapore&validitySeconds=600&meta=post_1&uploadId=x",
         )
         .unwrap();
+        assert_eq!(request.meta.as_ref().unwrap().as_str(), "post_1");
+        assert_eq!(request.upload_id.as_deref(), Some("x"));
         let grant = p.decide(request).unwrap();
         assert_eq!(grant.procedure.as_deref(), Some("B"));
         assert_eq!(grant.class_id, Some(2));
         assert_eq!(grant.storage_region.as_deref(), Some("ap-singapore"));
         assert_eq!(grant.validity_secs, 600);
-        assert_eq!(grant.meta.unwrap().as_str(), "post_1");
         let too_long = SignRequest::from_json(br#"{"validitySeconds":86401}"#).unwrap();
         assert_eq!(
             p.decide(too_long),
@@ -438,6 +441,7 @@ mod tests {
             br#"{"classId":"x"}"#,
             br#"{"meta":"a.b"}"#,
             br#"{"procedure":5}"#,
+            br#"{"uploadId":7}"#,
             br#"[1]"#,
             b"not json",
         ] {

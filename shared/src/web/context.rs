@@ -92,6 +92,7 @@ async fn request_context(
         metrics::record(
             classify,
             &Outcome {
+                method: &method,
                 route: route.as_deref(),
                 status,
                 reason,

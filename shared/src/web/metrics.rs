@@ -14,6 +14,7 @@ use std::io::Write as _;
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use axum::http::Method;
 use serde_json::{Map, Value, json};
 
 use crate::platform::config::Env;
@@ -35,8 +36,10 @@ fn enabled() -> bool {
     ENABLED.get().copied().unwrap_or(false)
 }
 
-/// What one request did, as far as metrics care.
+/// What one request did, as far as metrics care. The method is there because one route may
+/// serve a write and a read (`POST` and `GET`), which a use case counts apart.
 pub struct Outcome<'a> {
+    pub(crate) method: &'a Method,
     pub(crate) route: Option<&'a str>,
     pub(crate) status: u16,
     pub(crate) reason: Option<&'a str>,
@@ -146,6 +149,7 @@ mod tests {
 
     fn outcome(status: u16, reason: Option<&'static str>) -> Outcome<'static> {
         Outcome {
+            method: &Method::POST,
             route: Some("/v1/route"),
             status,
             reason,

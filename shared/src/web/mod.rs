@@ -24,4 +24,4 @@ pub use response::ApiError;
 
 pub(crate) use body::{BodyTimeout, read_body};
 pub(crate) use context::{CallerSub, REQUEST_ID_HEADER};
-pub(crate) use response::{ErrorReason, ok, ok_empty};
+pub(crate) use response::{ErrorReason, created, ok, ok_empty};

@@ -91,6 +91,11 @@ pub(crate) fn ok<T: Serialize>(data: T) -> Response {
     .into_response()
 }
 
+/// `201 {"code":0,"message":"ok","data":…}`: the request created something.
+pub(crate) fn created<T: Serialize>(data: T) -> Response {
+    (StatusCode::CREATED, ok(data)).into_response()
+}
+
 /// `200 {"code":0,"message":"ok"}`.
 pub(crate) fn ok_empty() -> Response {
     axum::Json(OkBody::<()> {
