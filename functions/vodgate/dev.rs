@@ -82,6 +82,8 @@ impl DevKeys {
         env.set_default("VOD_SECRET_KEY", "vodgate-dev-placeholder-secret-key");
         env.set_default("VOD_CALLBACK_KEYS", self.callback_key.clone());
         env.set_default("EVENT_SINK", format!("sqlite:{DEV_DIR}/events.sqlite"));
+        // The uploads' records live next to the events, in the same file.
+        env.set_default("UPLOADS_STORE", format!("sqlite:{DEV_DIR}/events.sqlite"));
     }
 
     /// The dev callback SignKey.

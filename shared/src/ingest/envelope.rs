@@ -1,12 +1,22 @@
 //! The stored form of a callback: the contract with downstream consumers.
 //!
 //! ```json
-//! {"id": "vod_…", "eventType": "NewFileUpload", "fileId": "5285890784273533167" | null,
-//!  "taskId": "…" | null, "uploader": {"sub", "uploadId", "meta"} | null,
+//! {"id": "vod_…", "type": "upload.completed", "eventType": "NewFileUpload",
+//!  "fileId": "5285890784273533167" | null, "taskId": "…" | null,
+//!  "uploader": {"sub", "uploadId", "meta"} | null, "attributedBy": "context" | "fileId" | null,
 //!  "receivedAt": "2026-11-28T16:41:00Z", "format": "v3" | "v2", "event": {…}}
 //! ```
 //!
-//! Every key is always present; absent values are `null`. `receivedAt` is RFC 3339 in UTC with
+//! Every key is always present; absent values are `null`. `type` says what the event means for
+//! an upload, so a consumer need not read VOD's structures to know a video is ready:
+//! `upload.completed` (`NewFileUpload`), `media.processing` / `media.ready` / `media.failed` (a
+//! task flow's `PROCESSING`, and its `FINISH` judged by the error codes and every sub-task, since
+//! `FINISH` alone is not success), `media.reviewed` (`ReviewAudioVideoComplete`), `media.deleted`
+//! (`FileDeleted` of a file's original), `media.event` (anything else). It is computed from the
+//! event alone ([`crate::ingest::uploads::Facts::of`]), so every delivery of an event has the
+//! same. `attributedBy` says how the uploader was found: `context`, the attribution token the
+//! signature sealed came back in the event; `fileId`, the event carried none but named a file an
+//! earlier, attributed `NewFileUpload` tied to its upload (with `UPLOADS_STORE` only). `receivedAt` is RFC 3339 in UTC with
 //! whole seconds. `event` is the callback body as received minus `Sign`, `T` and `EventHandle`,
 //! which belong to one delivery, not to the event. `schemas/envelope.schema.json` describes the
 //! same shape.
@@ -37,7 +47,18 @@ use sha2::{Digest, Sha256};
 use time::format_description::well_known::Rfc3339;
 use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
 
+use super::uploads::{EventKind, Facts};
 use crate::vod::callback::{Callback, DELIVERY_KEYS, Format};
+
+/// How an envelope's uploader was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum AttributedBy {
+    /// A valid attribution token came back in the event.
+    Context,
+    /// The event named a file the uploads store had tied to an upload.
+    FileId,
+}
 
 /// Who uploaded the file an event is about, as attributed by the service.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,6 +78,9 @@ pub struct Uploader {
 pub struct Envelope {
     /// [`event_id`] of the callback.
     pub id: String,
+    /// What the event means for an upload.
+    #[serde(rename = "type")]
+    pub kind: EventKind,
     /// `EventType` (v3) or `eventType` (v2).
     pub event_type: String,
     /// [`Callback::file_id`].
@@ -65,6 +89,8 @@ pub struct Envelope {
     pub task_id: Option<String>,
     /// The attributed uploader, if any.
     pub uploader: Option<Uploader>,
+    /// How `uploader` was found; `None` when it is `None`.
+    pub attributed_by: Option<AttributedBy>,
     /// When the service received the callback; serialised in UTC, whole seconds.
     #[serde(
         serialize_with = "write_timestamp",
@@ -80,18 +106,33 @@ pub struct Envelope {
 impl Envelope {
     /// Builds the envelope of a parsed callback, whose body becomes the envelope's `event` (moved,
     /// not copied: a body may be a megabyte). `received_at` is converted to UTC and truncated to
-    /// whole seconds.
+    /// whole seconds. Its `type` is read from the callback's typed view.
     pub fn build(
         callback: Callback,
-        uploader: Option<Uploader>,
+        uploader: Option<(Uploader, AttributedBy)>,
         received_at: OffsetDateTime,
     ) -> Self {
+        let (kind, _) = Facts::of(&callback, received_at.unix_timestamp());
+        Self::build_as(kind, callback, uploader, received_at)
+    }
+
+    /// [`Envelope::build`] with the `type` already known (the store path reads the typed view
+    /// once, for the type and the upload's facts together).
+    pub(crate) fn build_as(
+        kind: EventKind,
+        callback: Callback,
+        uploader: Option<(Uploader, AttributedBy)>,
+        received_at: OffsetDateTime,
+    ) -> Self {
+        let (uploader, attributed_by) = uploader.unzip();
         Self {
             id: event_id(&callback),
+            kind,
             event_type: callback.event_type().to_owned(),
             file_id: callback.file_id(),
             task_id: callback.task_id(),
             uploader,
+            attributed_by,
             received_at: whole_seconds_utc(received_at),
             format: callback.format(),
             event: callback.into_event(),

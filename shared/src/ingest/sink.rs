@@ -191,8 +191,19 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
+    let (kind, detail) = aws_error_parts(service, error);
+    SinkError::unavailable(kind, detail)
+}
+
+/// An AWS SDK failure's kind and description, for any store of the ingest layer (the uploads
+/// store classifies its DynamoDB failures the same way).
+pub(crate) fn aws_error_parts<E, R>(service: &str, error: SdkError<E, R>) -> (Unavailable, String)
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
     let kind = aws_unavailable(&error);
-    SinkError::unavailable(kind, format!("{service}: {}", DisplayErrorContext(error)))
+    (kind, format!("{service}: {}", DisplayErrorContext(error)))
 }
 
 /// A configured event sink.

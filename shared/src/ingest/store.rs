@@ -1,17 +1,30 @@
 //! The one store path of an event, shared by both delivery modes.
 //!
-//! A pushed callback (`crate::push`) and a pulled batch (`crate::pull`) both turn an
-//! authenticated callback into an envelope with [`envelope_for`] and write it with
-//! [`store_envelope`], so an event delivered both ways gets the same envelope, id and uploader,
-//! and is stored once.
+//! A pushed callback (`crate::push`) and a pulled batch (`crate::pull`) both hand an
+//! authenticated callback to [`ingest`], so an event delivered both ways gets the same envelope,
+//! id and uploader, is stored once, and changes its upload once. Per event, in this order:
+//!
+//! 1. **look up**: the uploader from the event's context token; failing that, with an uploads
+//!    store, the uploads the event's `FileId`s belong to;
+//! 2. **build** the envelope (its `type` and the upload's facts come from one read of the typed
+//!    view);
+//! 3. **store** it in the sink;
+//! 4. **update** the upload(s), and learn `FileId → upload` from an attributed `NewFileUpload`.
+//!
+//! Only then may VOD be answered (push) or the event confirmed (pull). A failure at any step is an
+//! [`IngestError`] and the event comes back: the sink write is then a duplicate, a no-op, and the
+//! update is idempotent, so doing the steps again is harmless. The update comes after the sink
+//! write so that an upload never shows a change whose event is not stored. The whole path runs
+//! within one budget (`EVENT_STORE_TIMEOUT_SECONDS`), on tokio's clock.
 
 use std::time::Duration;
 
 use time::OffsetDateTime;
 use tokio::time::Instant;
 
-use super::envelope::{Envelope, Uploader};
+use super::envelope::{AttributedBy, Envelope, Uploader};
 use super::sink::{Record, Sink, SinkError, Stored, Unavailable};
+use super::uploads::{EventKind, Facts, Update, UploadRef, UploadsError, UploadsStore};
 use crate::attribution;
 use crate::platform::config::{ConfigError, Env};
 use crate::platform::secret::SecretList;
@@ -36,16 +49,154 @@ pub(crate) fn store_timeout(env: &Env) -> Result<Duration, ConfigError> {
     env.seconds_in("EVENT_STORE_TIMEOUT_SECONDS", DEFAULT_STORE_TIMEOUT, 1..=60)
 }
 
-/// The envelope of an authenticated callback, attributed with the context keys in force. Both
-/// delivery modes (a PUSH request here, a PULL batch in `crate::pull`) build it with this one
-/// function, so an event delivered both ways gets the same envelope, id and uploader.
-pub(crate) fn envelope_for(
+/// Where events go: the sink, the uploads store if one is configured, and the time the whole
+/// store path may take.
+#[derive(Debug, Clone)]
+pub(crate) struct Stores {
+    pub(crate) sink: Sink,
+    pub(crate) uploads: Option<UploadsStore>,
+    pub(crate) timeout: Duration,
+}
+
+/// An event through the store path: its id, whether the sink already had it, and how long the
+/// sink took.
+#[derive(Debug)]
+pub(crate) struct Ingested {
+    pub(crate) id: String,
+    pub(crate) stored: Stored,
+    pub(crate) sink_latency: Duration,
+}
+
+/// Why an event is not stored, or stored but its upload not updated: either way it must come
+/// back (503, or no confirm).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum IngestError {
+    /// The sink did not take the envelope (with how long it took).
+    #[error("{0}")]
+    Sink(SinkError, Duration),
+    /// The uploads store did not answer the look-up or take the update.
+    #[error("{0}")]
+    Uploads(#[from] UploadsError),
+}
+
+impl IngestError {
+    /// Whether a store was unavailable (rather than the event too large for the sink), so that
+    /// the next events of a batch would likely fail too.
+    pub(crate) fn is_unavailable(&self) -> bool {
+        match self {
+            Self::Sink(error, _) => error.unavailable_kind().is_some(),
+            Self::Uploads(_) => true,
+        }
+    }
+}
+
+/// The store path (see the module docs): look up, build, store, update, all within
+/// `stores.timeout` of the call.
+pub(crate) async fn ingest(
+    stores: &Stores,
     context_keys: Option<&SecretList>,
     callback: Callback,
     received_at: OffsetDateTime,
-) -> Envelope {
-    let uploader = attribute(context_keys, &callback);
-    Envelope::build(callback, uploader, received_at)
+) -> Result<Ingested, IngestError> {
+    let deadline = Instant::now() + stores.timeout;
+    let at = received_at.unix_timestamp();
+    let (kind, facts) = Facts::of(&callback, at);
+    let (uploader, updates) = match attribute(context_keys, &callback) {
+        Some(uploader) => {
+            let link_file = (kind == EventKind::UploadCompleted)
+                .then(|| facts.file.as_ref().map(|f| f.file_id.clone()))
+                .flatten();
+            let update = Update {
+                upload: UploadRef {
+                    upload_id: uploader.upload_id.clone(),
+                    sub: uploader.sub.clone(),
+                    meta: uploader.meta.clone(),
+                },
+                facts: facts.by_context(),
+                link_file,
+            };
+            (Some((uploader, AttributedBy::Context)), vec![update])
+        }
+        None => match &stores.uploads {
+            Some(uploads) => by_file(uploads, &callback, facts, deadline).await?,
+            None => (None, Vec::new()),
+        },
+    };
+    let envelope = Envelope::build_as(kind, callback, uploader, received_at);
+    let (stored, sink_latency) = store_envelope(&stores.sink, &envelope, remaining(deadline)).await;
+    let stored = stored.map_err(|e| IngestError::Sink(e, sink_latency))?;
+    if let Some(uploads) = &stores.uploads {
+        for update in &updates {
+            within(deadline, uploads.apply(update, at)).await?;
+        }
+    }
+    Ok(Ingested {
+        id: envelope.id,
+        stored,
+        sink_latency,
+    })
+}
+
+/// The uploads an event without a valid context token is about, through the files it names: the
+/// envelope's uploader is the first one's, and each gets the facts about its own files.
+async fn by_file(
+    uploads: &UploadsStore,
+    callback: &Callback,
+    facts: Facts,
+    deadline: Instant,
+) -> Result<(Option<(Uploader, AttributedBy)>, Vec<Update>), UploadsError> {
+    let file_ids = callback.file_ids();
+    if file_ids.is_empty() {
+        return Ok((None, Vec::new()));
+    }
+    let found = within(deadline, uploads.find_files(&file_ids)).await?;
+    let mut updates: Vec<(UploadRef, Vec<&str>)> = Vec::new();
+    for (file_id, upload) in &found {
+        match updates
+            .iter_mut()
+            .find(|(u, _)| u.upload_id == upload.upload_id)
+        {
+            Some((_, files)) => files.push(file_id),
+            None => updates.push((upload.clone(), vec![file_id])),
+        }
+    }
+    let uploader = updates.first().map(|(upload, _)| {
+        let uploader = Uploader {
+            sub: upload.sub.clone(),
+            upload_id: upload.upload_id.clone(),
+            meta: upload.meta.clone(),
+        };
+        (uploader, AttributedBy::FileId)
+    });
+    let updates = updates
+        .into_iter()
+        .map(|(upload, files)| Update {
+            facts: facts.clone().for_files(&files),
+            upload,
+            link_file: None,
+        })
+        .collect();
+    Ok((uploader, updates))
+}
+
+fn remaining(deadline: Instant) -> Duration {
+    deadline.saturating_duration_since(Instant::now())
+}
+
+/// `work` on the uploads store, given up at `deadline` (a write still running then is
+/// harmless: the event comes back and the update is idempotent).
+async fn within<T>(
+    deadline: Instant,
+    work: impl Future<Output = Result<T, UploadsError>>,
+) -> Result<T, UploadsError> {
+    tokio::time::timeout_at(deadline, work)
+        .await
+        .unwrap_or_else(|_| {
+            Err(UploadsError::unavailable(
+                Unavailable::TimedOut,
+                "no answer within the store budget",
+            ))
+        })
 }
 
 /// Writes `envelope` to `sink`, waiting at most `timeout` (a write still running then counts as
@@ -79,7 +230,7 @@ pub(crate) async fn store_envelope(
 }
 
 /// The uploader named by the first context token whose MAC holds; `None` for missing, foreign
-/// or forged tokens (the event is still stored, never trusted).
+/// or forged tokens (the event is still stored, never trusted unless its file is known).
 fn attribute(keys: Option<&SecretList>, callback: &Callback) -> Option<Uploader> {
     let keys = keys?;
     callback
@@ -109,7 +260,7 @@ mod tests {
         let lock = rusqlite::Connection::open(&path).unwrap();
         lock.execute_batch("BEGIN IMMEDIATE").unwrap();
         let callback = callback::parse(br#"{"EventType":"FileDeleted"}"#).unwrap();
-        let envelope = envelope_for(None, callback, datetime!(2026-11-28 16:41:00 UTC));
+        let envelope = Envelope::build(callback, None, datetime!(2026-11-28 16:41:00 UTC));
         let timeout = Duration::from_secs(10);
         let (result, latency) = store_envelope(&sink, &envelope, timeout).await;
         let error = result.unwrap_err();

@@ -35,14 +35,16 @@
 use std::future::Future;
 use std::time::{Duration, SystemTime};
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use tokio::time::Instant;
 
 mod config;
+mod report;
 
 use crate::ingest::sink::{Sink, Stored};
-use crate::ingest::{envelope_for, store_envelope, store_timeout};
+use crate::ingest::uploads::UploadsStore;
+use crate::ingest::{Stores, store_timeout};
 use crate::platform::config::{ConfigError, Env};
 use crate::platform::keys::{KeySet, Keys, SecretsManager, StartError};
 use crate::platform::secret::SecretList;
@@ -50,6 +52,7 @@ use crate::vod::api::{ApiCredentials, Budget, MAX_BATCH, VodApi, VodApiError};
 use crate::vod::callback;
 
 pub use config::{api_credentials, vod_api};
+pub use report::{PullError, PullReport};
 
 /// How long each step of a batch may take. [`Default`] is the production setting.
 #[derive(Debug, Clone, Copy)]
@@ -123,104 +126,11 @@ impl PullKeys {
     }
 }
 
-/// What one batch did. `pulled = stored + duplicates + failed + rejected`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct PullReport {
-    /// `PullEvents` calls that answered.
-    pub batches: u64,
-    /// Events received.
-    pub pulled: u64,
-    /// Newly written.
-    pub stored: u64,
-    /// Already in the sink (a redelivery, or the same event pushed earlier).
-    pub duplicates: u64,
-    /// Not written (sink error or out of time): left for redelivery.
-    pub failed: u64,
-    /// Not parseable as a callback: left unconfirmed, logged.
-    pub rejected: u64,
-    /// Handles confirmed.
-    pub confirmed: u64,
-    /// Stored, but the confirm failed: they come back as duplicates.
-    pub unconfirmed: u64,
-}
-
-impl PullReport {
-    /// Adds `other`'s counts to these (the report of several batches or drains).
-    pub fn add(&mut self, other: &Self) {
-        self.batches += other.batches;
-        self.pulled += other.pulled;
-        self.stored += other.stored;
-        self.duplicates += other.duplicates;
-        self.failed += other.failed;
-        self.rejected += other.rejected;
-        self.confirmed += other.confirmed;
-        self.unconfirmed += other.unconfirmed;
-    }
-
-    /// The report as JSON, for the Lambda response and `vodgate pull --once`.
-    pub fn to_json(&self) -> Value {
-        json!({
-            "batches": self.batches,
-            "pulled": self.pulled,
-            "stored": self.stored,
-            "duplicates": self.duplicates,
-            "failed": self.failed,
-            "rejected": self.rejected,
-            "confirmed": self.confirmed,
-            "unconfirmed": self.unconfirmed,
-        })
-    }
-
-    /// The batch's counts as metrics (`EventsRejected` counts events not stored: sink failures
-    /// and unparseable events, both left for VOD to deliver again); nothing for an empty batch.
-    fn metric_counts(&self) -> Option<[(&'static str, u64); 4]> {
-        (self.pulled > 0).then_some([
-            ("EventsStored", self.stored),
-            ("EventDuplicates", self.duplicates),
-            ("EventsRejected", self.failed + self.rejected),
-            ("EventsUnconfirmed", self.unconfirmed),
-        ])
-    }
-
-    fn record_metrics(&self) {
-        if let Some(counts) = self.metric_counts() {
-            crate::web::metrics::record_counts("pull", &counts);
-        }
-    }
-}
-
-/// Why pulling stopped: `PullEvents` failed after its retries.
-#[derive(Debug, thiserror::Error)]
-#[error("{error}")]
-pub struct PullError {
-    /// The failure.
-    pub error: VodApiError,
-    /// What was done before it.
-    pub report: PullReport,
-}
-
-impl From<PullError> for lambda_http::lambda_runtime::Diagnostic {
-    fn from(error: PullError) -> Self {
-        Self {
-            error_type: format!(
-                "PullError.{}",
-                error.error.code().unwrap_or(match error.error {
-                    VodApiError::Network { .. } | VodApiError::OutOfTime { .. } => "Network",
-                    VodApiError::Status { .. } => "Status",
-                    _ => "Decode",
-                })
-            ),
-            error_message: error.to_string(),
-        }
-    }
-}
-
 /// Pulls events from VOD into a sink.
 pub struct Puller {
     api: VodApi,
     keys: Keys<PullKeys>,
-    sink: Sink,
-    store_timeout: Duration,
+    stores: Stores,
     timings: PullTimings,
 }
 
@@ -236,15 +146,25 @@ impl Puller {
         Self {
             api,
             keys,
-            sink,
-            store_timeout,
+            stores: Stores {
+                sink,
+                uploads: None,
+                timeout: store_timeout,
+            },
             timings,
         }
     }
 
+    /// This puller, keeping `uploads` up to date too (`UPLOADS_STORE`).
+    pub fn with_uploads(mut self, uploads: Option<UploadsStore>) -> Self {
+        self.stores.uploads = uploads;
+        self
+    }
+
     /// From the environment: `VOD_SECRET_ID`/`VOD_SECRET_KEY` (env or the `VODGATE_SECRET_ARN`
     /// secret), `VODGATE_CONTEXT_KEY`, `VOD_API_ENDPOINT`, `VOD_API_REGION`, `VOD_SUB_APP_ID`,
-    /// `EVENT_SINK`, `EVENT_STORE_TIMEOUT_SECONDS` and `VOD_PULL_MARGIN_SECONDS` (1–30, default 10).
+    /// `EVENT_SINK`, `UPLOADS_STORE`, `EVENT_STORE_TIMEOUT_SECONDS` and `VOD_PULL_MARGIN_SECONDS`
+    /// (1–30, default 10).
     pub async fn from_env(env: &Env) -> Result<Self, StartError> {
         let api = vod_api(env)?;
         let source = SecretsManager::from_env(env).await?;
@@ -257,7 +177,9 @@ impl Puller {
         let margin = env.seconds_in("VOD_PULL_MARGIN_SECONDS", Duration::from_secs(10), 1..=30)?;
         let store_timeout = store_timeout(env)?;
         let sink = Sink::from_env(env).await?;
-        tracing::info!(sink = %sink.describe(), sub_app_id = ?api.sub_app_id(), "pull mode ready");
+        let uploads = UploadsStore::from_env(env).await?;
+        let described = uploads.as_ref().map(UploadsStore::describe);
+        tracing::info!(sink = %sink.describe(), uploads = ?described, sub_app_id = ?api.sub_app_id(), "pull mode ready");
         Ok(Self::new(
             api,
             keys,
@@ -267,12 +189,13 @@ impl Puller {
                 margin,
                 ..PullTimings::default()
             },
-        ))
+        )
+        .with_uploads(uploads))
     }
 
     /// The sink events are written to.
     pub fn sink(&self) -> &Sink {
-        &self.sink
+        &self.stores.sink
     }
 
     /// Batches until fewer than [`PullTimings::margin`] remain before `deadline`; every
@@ -456,24 +379,29 @@ impl Puller {
             }
         };
         let timeout = self
-            .store_timeout
+            .stores
+            .timeout
             .min(until.saturating_duration_since(Instant::now()));
         if sink_down || timeout.is_zero() {
             return Outcome::Failed {
                 sink_unavailable: false,
             };
         }
-        let envelope = envelope_for(context_keys, parsed, OffsetDateTime::now_utc());
-        let (result, latency) = store_envelope(&self.sink, &envelope, timeout).await;
-        match result {
-            Ok(stored) => {
-                tracing::debug!(id = %envelope.id, %event_type, duplicate = stored == Stored::Duplicate, sink_ms = latency.as_millis() as u64, "pulled event stored");
-                Outcome::Stored(stored)
+        let stores = Stores {
+            timeout,
+            ..self.stores.clone()
+        };
+        let ingested =
+            crate::ingest::ingest(&stores, context_keys, parsed, OffsetDateTime::now_utc()).await;
+        match ingested {
+            Ok(done) => {
+                tracing::debug!(id = %done.id, %event_type, duplicate = done.stored == Stored::Duplicate, sink_ms = done.sink_latency.as_millis() as u64, "pulled event stored");
+                Outcome::Stored(done.stored)
             }
             Err(error) => {
-                tracing::warn!(id = %envelope.id, %event_type, %error, "pulled event not stored; VOD will deliver it again");
+                tracing::warn!(%event_type, %error, "pulled event not stored or its upload not updated; VOD will deliver it again");
                 Outcome::Failed {
-                    sink_unavailable: error.unavailable_kind().is_some(),
+                    sink_unavailable: error.is_unavailable(),
                 }
             }
         }
@@ -590,49 +518,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn batch_metrics_count_every_event_not_stored() {
-        let report = PullReport {
-            batches: 1,
-            pulled: 5,
-            stored: 2,
-            duplicates: 1,
-            failed: 1,
-            rejected: 1,
-            confirmed: 3,
-            unconfirmed: 0,
-        };
-        assert_eq!(
-            report.metric_counts(),
-            Some([
-                ("EventsStored", 2),
-                ("EventDuplicates", 1),
-                ("EventsRejected", 2),
-                ("EventsUnconfirmed", 0)
-            ])
-        );
-        assert_eq!(PullReport::default().metric_counts(), None);
-    }
-
-    #[test]
-    fn report_adds_up_and_serialises() {
-        let mut total = PullReport::default();
-        let batch = PullReport {
-            batches: 1,
-            pulled: 3,
-            stored: 1,
-            duplicates: 1,
-            failed: 1,
-            confirmed: 2,
-            ..PullReport::default()
-        };
-        total.add(&batch);
-        total.add(&batch);
-        assert_eq!(total.pulled, 6);
-        assert_eq!(total.to_json()["confirmed"], 4);
-        assert_eq!(total.to_json()["batches"], 2);
-    }
-
-    #[test]
     fn batch_steps_end_in_order_and_by_the_deadline() {
         let t = PullTimings::default();
         let now = Instant::now();
@@ -663,23 +548,5 @@ mod tests {
         assert_eq!(RunMode::from_env(&env), Ok(RunMode::Pull));
         let env = Env::from_pairs([("VODGATE_MODE", "poll")]);
         assert_eq!(RunMode::from_env(&env).unwrap_err().var, "VODGATE_MODE");
-    }
-
-    #[test]
-    fn diagnostics_name_the_code() {
-        let error = PullError {
-            error: VodApiError::Api {
-                action: "PullEvents",
-                code: "AuthFailure.SignatureFailure".into(),
-                message: "bad".into(),
-                request_id: "r".into(),
-            },
-            report: PullReport::default(),
-        };
-        let diagnostic = lambda_http::lambda_runtime::Diagnostic::from(error);
-        assert_eq!(
-            diagnostic.error_type,
-            "PullError.AuthFailure.SignatureFailure"
-        );
     }
 }

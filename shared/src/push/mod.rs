@@ -1,15 +1,16 @@
 //! The `events` function: authenticate a VOD callback, attribute it, store it, then answer.
 //!
 //! A callback flows: route check (path token) → body (≤ 1 MiB) → [`callback::parse`] →
-//! [`CallbackVerifier::verify`] (Sign/T) → [`attribution::open`] on the echoed contexts →
-//! [`Envelope::build`] → [`Sink::store`]. The function answers `200 {"code":0,"message":"ok"}`
-//! only after the sink confirmed the write (a duplicate counts as written); if the sink fails or
-//! does not answer within `EVENT_STORE_TIMEOUT_SECONDS` it answers 503 so VOD delivers again,
-//! and because every sink write is keyed by the event's deterministic id, the redelivery is
-//! stored once. Every failure is an [`EventsError`], turned into the JSON envelope in one place.
+//! [`CallbackVerifier::verify`] (Sign/T) → the store path shared with pull
+//! ([`crate::ingest::ingest`]: attribution by context token or known `FileId`, the envelope, the
+//! sink, the upload's record). The function answers `200 {"code":0,"message":"ok"}` only after
+//! the sink confirmed the write (a duplicate counts as written) and, with `UPLOADS_STORE`, the
+//! upload was updated; if either fails or does not answer within `EVENT_STORE_TIMEOUT_SECONDS`
+//! it answers 503 so VOD delivers again, and because every sink write is keyed by the event's
+//! deterministic id and every upload update is idempotent, the redelivery is stored once and
+//! counted once. Every failure is an [`EventsError`], turned into the JSON envelope in one place.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Path, Request, State};
@@ -21,7 +22,8 @@ use time::OffsetDateTime;
 mod config;
 
 use crate::ingest::sink::{Sink, SinkError, Stored};
-use crate::ingest::{SinkLatency, StoredEvent, envelope_for, store_envelope, store_timeout};
+use crate::ingest::uploads::{UploadsError, UploadsStore};
+use crate::ingest::{IngestError, SinkLatency, StoredEvent, Stores, store_timeout};
 use crate::platform::config::{ConfigError, Env};
 use crate::platform::keys::{KeySet, Keys, SecretsManager, StartError};
 use crate::platform::secret::SecretList;
@@ -52,12 +54,12 @@ impl EventsKeys {
 pub struct EventsState {
     keys: Keys<EventsKeys>,
     verifier: CallbackVerifier,
-    sink: Sink,
-    store_timeout: Duration,
+    stores: Stores,
 }
 
 impl EventsState {
-    /// Reads configuration, loads keys and prepares the sink (no network call to the sink).
+    /// Reads configuration, loads keys and prepares the sink and the uploads store (no network
+    /// call to either).
     pub async fn from_env(env: &Env) -> Result<Arc<Self>, StartError> {
         let source = SecretsManager::from_env(env).await?;
         let keys = Keys::load(env, source, EventsKeys::derive).await?;
@@ -76,18 +78,30 @@ impl EventsState {
         let store_timeout = store_timeout(env)?;
         let sink = Sink::from_env(env).await?;
         tracing::info!(sink = %sink.describe(), "events sink ready");
+        let uploads = UploadsStore::from_env(env).await?;
+        if let Some(uploads) = &uploads {
+            tracing::info!(uploads = %uploads.describe(), "uploads store ready");
+        }
         drop(current);
         Ok(Arc::new(Self {
             keys,
             verifier,
-            sink,
-            store_timeout,
+            stores: Stores {
+                sink,
+                uploads,
+                timeout: store_timeout,
+            },
         }))
     }
 
     /// The sink events are written to.
     pub fn sink(&self) -> &Sink {
-        &self.sink
+        &self.stores.sink
+    }
+
+    /// The uploads store, when `UPLOADS_STORE` is set.
+    pub fn uploads(&self) -> Option<&UploadsStore> {
+        self.stores.uploads.as_ref()
     }
 }
 
@@ -165,19 +179,24 @@ async fn ingest(
         parts.uri.query(),
         received_at.unix_timestamp(),
     )?;
-    let envelope = envelope_for(keys.context.as_ref(), auth.into_callback(), received_at);
-    let (stored, latency) = store_envelope(&state.sink, &envelope, state.store_timeout).await;
-    let latency = SinkLatency(latency);
-    match stored {
-        Ok(stored) => Ok((
-            StoredEvent {
-                id: envelope.id,
-                duplicate: stored == Stored::Duplicate,
-            },
-            latency,
-        )),
-        Err(error) => Err(EventsError::Sink(error, latency)),
-    }
+    let ingested = crate::ingest::ingest(
+        &state.stores,
+        keys.context.as_ref(),
+        auth.into_callback(),
+        received_at,
+    )
+    .await
+    .map_err(|error| match error {
+        IngestError::Sink(error, latency) => EventsError::Sink(error, SinkLatency(latency)),
+        IngestError::Uploads(error) => EventsError::Uploads(error),
+    })?;
+    Ok((
+        StoredEvent {
+            id: ingested.id,
+            duplicate: ingested.stored == Stored::Duplicate,
+        },
+        SinkLatency(ingested.sink_latency),
+    ))
 }
 
 /// Everything that can go wrong receiving a callback.
@@ -189,6 +208,8 @@ pub(crate) enum EventsError {
     Parse(#[from] CallbackError),
     #[error("{0}")]
     Sink(SinkError, SinkLatency),
+    #[error(transparent)]
+    Uploads(UploadsError),
     #[error("{}", .0.message)]
     Http(ApiError),
 }
@@ -196,7 +217,8 @@ pub(crate) enum EventsError {
 impl IntoResponse for EventsError {
     /// The one place a failed callback becomes an HTTP answer: 404/401 for authentication (so
     /// VOD's retries stop only when the key is fixed), 400/413 for bodies that can never be stored,
-    /// 503 for a sink that failed (VOD delivers again), 413 for an event no sink can hold.
+    /// 503 for a sink or an uploads store that failed (VOD delivers again), 413 for an event no
+    /// sink can hold.
     fn into_response(self) -> Response {
         let api = match self {
             Self::Auth(error) => {
@@ -251,6 +273,18 @@ impl IntoResponse for EventsError {
                 response.extensions_mut().insert(latency);
                 return response;
             }
+            Self::Uploads(error) => {
+                let kind = match &error {
+                    UploadsError::Unavailable { kind, .. } => kind.to_string(),
+                    UploadsError::BadCursor => "bad cursor".to_owned(),
+                };
+                tracing::warn!(%kind, cause = %error, "uploads store unavailable; answering 503 so VOD retries");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the event's upload could not be updated; retry later",
+                )
+            }
             Self::Http(api) => api,
         };
         api.into_response()
@@ -260,6 +294,8 @@ impl IntoResponse for EventsError {
 #[cfg(test)]
 mod tests {
     use serde_json::{Value, json};
+
+    use std::time::Duration;
 
     use super::*;
     use crate::ingest::sink::Unavailable;
@@ -345,6 +381,15 @@ mod tests {
                 503,
                 "unavailable",
                 Some(stored),
+            ),
+            (
+                EventsError::Uploads(UploadsError::Unavailable {
+                    kind: Unavailable::Busy,
+                    detail: "SQLite: database is locked".into(),
+                }),
+                503,
+                "unavailable",
+                Some("the event's upload could not be updated; retry later"),
             ),
         ];
         for (error, status, reason, message) in cases {

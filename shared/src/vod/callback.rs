@@ -37,8 +37,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 pub use payload::{
-    AudioStream, FileDeleteEvent, FileUploadEvent, MediaBasicInfo, MediaProcessTaskResult,
-    MetaData, ProcedureStateChangeEvent, SourceInfo, TranscodeOutput, TranscodeTask, VideoStream,
+    AdaptiveStreamingOutput, AdaptiveStreamingTask, AiContentReviewResult, AudioStream, DeletePart,
+    FileDeleteEvent, FileDeleteResult, FileUploadEvent, MediaBasicInfo, MediaProcessTaskResult,
+    MetaData, ProcedureStateChangeEvent, ReviewAudioVideoCompleteEvent, ReviewInput, ReviewOutput,
+    ReviewSegment, SourceInfo, SubTaskOutcome, TaskInput, TranscodeOutput, TranscodeTask,
+    VideoStream,
 };
 
 /// Largest accepted callback body, in bytes. VOD payloads are a few kilobytes.
@@ -117,6 +120,8 @@ pub enum Payload {
     ProcedureStateChanged(ProcedureStateChangeEvent),
     /// `FileDeleted`.
     FileDeleted(FileDeleteEvent),
+    /// `ReviewAudioVideoComplete`.
+    ReviewAudioVideoComplete(ReviewAudioVideoCompleteEvent),
     /// Any other type, a v2 body, or a known payload that did not match its struct. The raw JSON
     /// is in [`Callback::body`].
     Other,
@@ -381,6 +386,35 @@ impl Callback {
         self.first_id(paths)
     }
 
+    /// Every file the event names, first as [`Callback::file_id`] gives it: for `FileDeleted`
+    /// the whole `FileIdSet` (v2: every `data.fileInfo[].fileId`), else the one file id.
+    pub fn file_ids(&self) -> Vec<String> {
+        let (set, field) = match self.format {
+            Format::V3 => ("/FileIdSet", None),
+            Format::V2 => ("/fileInfo", Some("fileId")),
+        };
+        let mut ids: Vec<String> = Vec::new();
+        let payload = locate_payload(&self.body, self.format, &self.event_type);
+        if let Some(items) = payload
+            .and_then(|p| p.pointer(set))
+            .and_then(Value::as_array)
+        {
+            let found = items
+                .iter()
+                .filter_map(|item| id_string(field.map_or(Some(item), |f| item.get(f))?));
+            for id in found {
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+        }
+        match self.file_id() {
+            Some(first) if !ids.contains(&first) => ids.insert(0, first),
+            _ => {}
+        }
+        ids
+    }
+
     /// The task the event reports on: the payload's `TaskId` (v3), or `data.vodTaskId` or
     /// `data.taskId` (v2); `None` if absent or empty.
     pub fn task_id(&self) -> Option<String> {
@@ -494,6 +528,9 @@ fn typed_payload(format: Format, event_type: &str, payload: Option<&Value>) -> P
             ProcedureStateChangeEvent::deserialize(value).map(Payload::ProcedureStateChanged)
         }
         "FileDeleted" => FileDeleteEvent::deserialize(value).map(Payload::FileDeleted),
+        "ReviewAudioVideoComplete" => {
+            ReviewAudioVideoCompleteEvent::deserialize(value).map(Payload::ReviewAudioVideoComplete)
+        }
         _ => return Payload::Other,
     };
     typed.unwrap_or(Payload::Other)

@@ -170,16 +170,22 @@ fn envelope_keys_and_event_follow_the_contract() {
         meta: None,
     };
     let received_at = datetime!(2026-11-29 00:41:00.734 +08:00);
-    let envelope = Envelope::build(callback.clone(), Some(uploader), received_at);
+    let envelope = Envelope::build(
+        callback.clone(),
+        Some((uploader, AttributedBy::Context)),
+        received_at,
+    );
     let json: Value = serde_json::from_str(&envelope.to_json()).expect("JSON");
     let object = json.as_object().expect("object");
     let keys: Vec<&str> = object.keys().map(String::as_str).collect();
     let mut expected = [
         "id",
+        "type",
         "eventType",
         "fileId",
         "taskId",
         "uploader",
+        "attributedBy",
         "receivedAt",
         "format",
         "event",
@@ -187,6 +193,8 @@ fn envelope_keys_and_event_follow_the_contract() {
     expected.sort_unstable();
     assert_eq!(keys, expected);
     assert_eq!(json["receivedAt"], "2026-11-28T16:41:00Z");
+    assert_eq!(json["type"], "upload.completed");
+    assert_eq!(json["attributedBy"], "context");
     assert_eq!(json["format"], "v3");
     assert_eq!(json["taskId"], Value::Null);
     assert_eq!(json["fileId"], "5285890784273533167");
@@ -201,6 +209,46 @@ fn envelope_keys_and_event_follow_the_contract() {
     assert_eq!(
         event["FileUploadEvent"],
         fixture_value("new_file_upload")["FileUploadEvent"]
+    );
+}
+
+#[test]
+fn each_fixture_has_its_type() {
+    let cases = [
+        ("new_file_upload", "upload.completed"),
+        ("legacy_v2_new_file_upload", "upload.completed"),
+        ("procedure_change_processing", "media.processing"),
+        ("procedure_change_finish", "media.ready"),
+        ("procedure_finish", "media.failed"),
+        ("review_audio_video", "media.reviewed"),
+        ("file_deleted", "media.deleted"),
+        ("pull_complete", "media.event"),
+        ("edit_media_complete", "media.event"),
+        ("unknown_future_type", "media.event"),
+    ];
+    for (name, kind) in cases {
+        let envelope = Envelope::build(
+            parsed(fixture(name)),
+            None,
+            datetime!(2026-11-28 16:41:00 UTC),
+        );
+        let json: Value = serde_json::from_str(&envelope.to_json()).expect("JSON");
+        assert_eq!(json["type"], kind, "{name}");
+        assert_eq!(json["attributedBy"], Value::Null, "{name}");
+    }
+    let partial = json!({"EventType": "FileDeleted", "FileDeleteEvent": {
+        "FileIdSet": ["5285890784281127704"],
+        "FileDeleteResultInfo": [{"FileId": "5285890784281127704",
+            "DeleteParts": [{"Type": "TranscodeFiles", "Definition": 100010}]}]}});
+    let envelope = Envelope::build(
+        parse_value(&partial).expect("parses"),
+        None,
+        datetime!(2026-11-28 16:41:00 UTC),
+    );
+    assert_eq!(
+        envelope.kind,
+        EventKind::MediaEvent,
+        "a partial delete keeps the file"
     );
 }
 
@@ -343,13 +391,15 @@ fn envelopes_match_the_schema() {
         schema["properties"]["receivedAt"]["pattern"],
         "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"
     );
+    let uploader = Uploader {
+        sub: "user-42".into(),
+        upload_id: "up-9f3c".into(),
+        meta: Some(r#"{"plan":"pro"}"#.into()),
+    };
     let uploaders = [
         None,
-        Some(Uploader {
-            sub: "user-42".into(),
-            upload_id: "up-9f3c".into(),
-            meta: Some(r#"{"plan":"pro"}"#.into()),
-        }),
+        Some((uploader.clone(), AttributedBy::Context)),
+        Some((uploader, AttributedBy::FileId)),
     ];
     for (name, callback) in fixture_callbacks() {
         for uploader in &uploaders {
@@ -381,8 +431,13 @@ fn the_schema_catches_a_broken_envelope() {
         &Envelope::build(callback.clone(), None, datetime!(2026-11-28 16:41:00 UTC)).to_json(),
     )
     .expect("JSON");
-    let breakages: [fn(&mut Value); 4] = [
+    let breakages: [fn(&mut Value); 7] = [
         |v| v["format"] = json!("v4"),
+        |v| v["type"] = json!("media.uploaded"),
+        |v| v["attributedBy"] = json!("sessionContext"),
+        |v| {
+            v.as_object_mut().expect("object").remove("attributedBy");
+        },
         |v| v["fileId"] = json!(5_285_890_784_273_533_167_u64),
         |v| v["event"]["Sign"] = json!("x"),
         |v| {

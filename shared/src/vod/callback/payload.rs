@@ -1,5 +1,6 @@
 //! Typed views of the payloads the upload lifecycle reads: a new file (`FileUploadEvent`), what
-//! was done to it (`MediaProcessResultSet`, review results, `MetaData`) and its deletion. Only the
+//! was done to it (`MediaProcessResultSet`, review results, `MetaData`), a review
+//! (`ReviewAudioVideoCompleteEvent`) and its deletion. Only the
 //! fields that work reads are typed, so a view costs little to build and VOD's many other fields
 //! cannot break it; they are all still in the raw JSON.
 //!
@@ -44,6 +45,8 @@ pub struct MediaBasicInfo {
     pub kind: Option<String>,
     /// Playback URL of the original file.
     pub media_url: Option<String>,
+    /// Cover image URL; empty when there is none.
+    pub cover_url: Option<String>,
     /// Where the file came from, including the uploader's `SourceContext`.
     pub source_info: Option<SourceInfo>,
     /// Storage region, such as `ap-chongqing`.
@@ -134,6 +137,12 @@ pub struct ProcedureStateChangeEvent {
     pub task_id: Option<String>,
     /// `PROCESSING` or `FINISH`. `FINISH` is not success: check each sub-task.
     pub status: Option<String>,
+    /// The flow's own error code (deprecated by VOD in favour of each sub-task's); 0 is success.
+    pub err_code: Option<i64>,
+    /// The flow's own error code, as text; empty is success.
+    pub err_code_ext: Option<String>,
+    /// The flow's own error message.
+    pub message: Option<String>,
     /// The file the flow ran on.
     #[serde(default, deserialize_with = "file_id")]
     pub file_id: Option<String>,
@@ -141,8 +150,8 @@ pub struct ProcedureStateChangeEvent {
     pub meta_data: Option<MetaData>,
     /// Results of the media-processing sub-tasks.
     pub media_process_result_set: Option<Vec<MediaProcessTaskResult>>,
-    /// Content-review results, raw.
-    pub ai_content_review_result_set: Option<Vec<Value>>,
+    /// Content-review results of the legacy in-flow moderation (`AiContentReviewTask`).
+    pub ai_content_review_result_set: Option<Vec<AiContentReviewResult>>,
     /// The upload signature's `sessionContext`, returned as is.
     pub session_context: Option<String>,
 }
@@ -157,9 +166,170 @@ pub struct MediaProcessTaskResult {
     pub kind: Option<String>,
     /// Set when `Type` is `Transcode`.
     pub transcode_task: Option<TranscodeTask>,
+    /// Set when `Type` is `AdaptiveDynamicStreaming`.
+    pub adaptive_dynamic_streaming_task: Option<AdaptiveStreamingTask>,
     /// The other sub-task objects (`<Type>Task`), raw.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+impl MediaProcessTaskResult {
+    /// How the sub-task ended, whatever its `Type`: read from the typed task for `Transcode`
+    /// and `AdaptiveDynamicStreaming`, from the raw `<Type>Task` object otherwise. `None` when
+    /// the element names no type or carries no task object.
+    pub fn outcome(&self) -> Option<SubTaskOutcome> {
+        match self.kind.as_deref()? {
+            "Transcode" => self.transcode_task.as_ref().map(|t| SubTaskOutcome {
+                status: t.status.clone(),
+                err_code: t.err_code,
+                err_code_ext: t.err_code_ext.clone(),
+                message: t.message.clone(),
+            }),
+            "AdaptiveDynamicStreaming" => {
+                self.adaptive_dynamic_streaming_task
+                    .as_ref()
+                    .map(|t| SubTaskOutcome {
+                        status: t.status.clone(),
+                        err_code: t.err_code,
+                        err_code_ext: t.err_code_ext.clone(),
+                        message: t.message.clone(),
+                    })
+            }
+            kind => self
+                .extra
+                .get(&format!("{kind}Task"))
+                .and_then(|task| SubTaskOutcome::deserialize(task).ok()),
+        }
+    }
+}
+
+/// How one sub-task of a task flow ended, common to every `<Type>Task`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SubTaskOutcome {
+    /// `PROCESSING`, `SUCCESS` or `FAIL`.
+    pub status: Option<String>,
+    /// Legacy error code; 0 is success.
+    pub err_code: Option<i64>,
+    /// Error code; empty is success.
+    pub err_code_ext: Option<String>,
+    /// Error message.
+    pub message: Option<String>,
+}
+
+/// The template a sub-task ran (`Input.Definition`), which is where VOD names it reliably: a
+/// transcode's `Output.Definition` may be 0.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TaskInput {
+    /// Template id.
+    pub definition: Option<i64>,
+}
+
+/// An adaptive-streaming sub-task (SDK struct `MediaProcessTaskAdaptiveDynamicStreamingResult`).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AdaptiveStreamingTask {
+    /// `PROCESSING`, `SUCCESS` or `FAIL`.
+    pub status: Option<String>,
+    /// Legacy error code; 0 is success.
+    pub err_code: Option<i64>,
+    /// Error code; empty is success.
+    pub err_code_ext: Option<String>,
+    /// Error message.
+    pub message: Option<String>,
+    /// The template.
+    pub input: Option<TaskInput>,
+    /// The playlist.
+    pub output: Option<AdaptiveStreamingOutput>,
+}
+
+/// An adaptive-streaming playlist (SDK struct `AdaptiveDynamicStreamingInfoItem`).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AdaptiveStreamingOutput {
+    /// Template id.
+    pub definition: Option<i64>,
+    /// `HLS` or `DASH`.
+    pub package: Option<String>,
+    /// Playlist URL.
+    pub url: Option<String>,
+    /// Bytes, playlist and segments.
+    pub size: Option<u64>,
+}
+
+/// One result of the legacy in-flow moderation: `Type` (`Porn`, `Terrorism.Ocr`, …) and its
+/// `<Type>Task` object (`PornTask`, `TerrorismOcrTask`, …), kept raw.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AiContentReviewResult {
+    /// The review type.
+    #[serde(rename = "Type")]
+    pub kind: Option<String>,
+    /// The task objects, raw.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl AiContentReviewResult {
+    /// The task's `Output`: its suggestion and label, from whichever `…Task` object it has.
+    pub fn output(&self) -> Option<ReviewOutput> {
+        self.extra
+            .iter()
+            .filter(|(key, _)| key.ends_with("Task"))
+            .find_map(|(_, task)| task.get("Output"))
+            .and_then(|output| ReviewOutput::deserialize(output).ok())
+    }
+}
+
+/// `ReviewAudioVideoCompleteEvent` of a `ReviewAudioVideoComplete` callback (SDK struct
+/// `ReviewAudioVideoTask`).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ReviewAudioVideoCompleteEvent {
+    /// Review task id.
+    pub task_id: Option<String>,
+    /// `PROCESSING` or `FINISH`.
+    pub status: Option<String>,
+    /// Error code; empty is success.
+    pub err_code_ext: Option<String>,
+    /// What was reviewed.
+    pub input: Option<ReviewInput>,
+    /// The verdict.
+    pub output: Option<ReviewOutput>,
+    /// The `sessionContext` the review was started with.
+    pub session_context: Option<String>,
+}
+
+/// What a review read.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ReviewInput {
+    /// The reviewed file.
+    #[serde(default, deserialize_with = "file_id")]
+    pub file_id: Option<String>,
+}
+
+/// A review verdict (SDK structs `ReviewAudioVideoTaskOutput`, `AiReview…TaskOutput`).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ReviewOutput {
+    /// `pass`, `review` or `block`.
+    pub suggestion: Option<String>,
+    /// Valid when the suggestion is `review` or `block`; VOD's spelling varies in case.
+    pub label: Option<String>,
+    /// Up to 10 suspect segments, each with its own label.
+    pub segment_set: Option<Vec<ReviewSegment>>,
+}
+
+/// One suspect segment of a review.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ReviewSegment {
+    /// `pass`, `review` or `block`.
+    pub suggestion: Option<String>,
+    /// What was found.
+    pub label: Option<String>,
 }
 
 /// A transcoding sub-task (SDK struct `MediaProcessTaskTranscodeResult`).
@@ -174,6 +344,8 @@ pub struct TranscodeTask {
     pub err_code_ext: Option<String>,
     /// Error message.
     pub message: Option<String>,
+    /// The template.
+    pub input: Option<TaskInput>,
     /// The transcoded file.
     pub output: Option<TranscodeOutput>,
 }
@@ -205,8 +377,60 @@ pub struct FileDeleteEvent {
     /// The deleted files.
     #[serde(default, deserialize_with = "file_id_list")]
     pub file_id_set: Option<Vec<String>>,
-    /// Which parts of each file were deleted, raw.
-    pub file_delete_result_info: Option<Vec<Value>>,
+    /// Which parts of each file were deleted.
+    pub file_delete_result_info: Option<Vec<FileDeleteResult>>,
+}
+
+/// What was deleted of one file (SDK struct `FileDeleteResultItem`).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct FileDeleteResult {
+    /// The file.
+    #[serde(default, deserialize_with = "file_id")]
+    pub file_id: Option<String>,
+    /// The parts deleted; absent or empty means the whole file.
+    pub delete_parts: Option<Vec<DeletePart>>,
+}
+
+/// One deleted part of a file (SDK struct `MediaDeleteItem`).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DeletePart {
+    /// `OriginalFiles`, `TranscodeFiles`, `AdaptiveDynamicStreamingFiles`, …
+    #[serde(rename = "Type")]
+    pub kind: Option<String>,
+}
+
+impl FileDeleteEvent {
+    /// The files whose original was deleted, in `FileIdSet` order: every file of `FileIdSet`
+    /// unless `FileDeleteResultInfo` says only other parts of it went (a partial delete that
+    /// keeps the original, such as `TranscodeFiles` alone).
+    pub fn originals_deleted(&self) -> Vec<String> {
+        let results = self.file_delete_result_info.as_deref().unwrap_or_default();
+        let kept = |id: &str| {
+            results
+                .iter()
+                .filter(|r| r.file_id.as_deref() == Some(id))
+                .any(|r| {
+                    r.delete_parts.as_ref().is_some_and(|parts| {
+                        !parts.is_empty()
+                            && parts
+                                .iter()
+                                .all(|p| p.kind.as_deref() != Some("OriginalFiles"))
+                    })
+                })
+        };
+        let mut ids: Vec<String> = self.file_id_set.clone().unwrap_or_default();
+        for result in results {
+            if let Some(id) = &result.file_id
+                && !ids.contains(id)
+            {
+                ids.push(id.clone());
+            }
+        }
+        ids.retain(|id| !kept(id));
+        ids
+    }
 }
 
 /// A file id as VOD should send it (a string) or as it might (an integer).

@@ -23,9 +23,11 @@ const REVIEW_AUDIO_VIDEO: &str =
     include_str!("../../../../tests/fixtures/callbacks/review_audio_video.json");
 const EDIT_MEDIA_COMPLETE: &str =
     include_str!("../../../../tests/fixtures/callbacks/edit_media_complete.json");
+const PROCEDURE_FINISH_READY: &str =
+    include_str!("../../../../tests/fixtures/callbacks/procedure_finish_ready.json");
 
 /// Every fixture, by file name.
-pub(crate) const FIXTURES: [(&str, &str); 11] = [
+pub(crate) const FIXTURES: [(&str, &str); 12] = [
     ("new_file_upload", NEW_FILE_UPLOAD),
     ("procedure_finish", PROCEDURE_FINISH),
     ("procedure_change_processing", PROCEDURE_CHANGE_PROCESSING),
@@ -37,6 +39,7 @@ pub(crate) const FIXTURES: [(&str, &str); 11] = [
     ("legacy_v2_new_file_upload", LEGACY_V2_NEW_FILE_UPLOAD),
     ("review_audio_video", REVIEW_AUDIO_VIDEO),
     ("edit_media_complete", EDIT_MEDIA_COMPLETE),
+    ("procedure_finish_ready", PROCEDURE_FINISH_READY),
 ];
 
 /// Every callback the fixtures hold: each file but the PullEvents response, plus each event
@@ -229,6 +232,96 @@ fn procedure_results_are_typed_with_other_tasks_kept_raw() {
     assert_eq!(results[2].kind.as_deref(), Some("CoverBySnapshot"));
     assert!(results[2].extra.contains_key("CoverBySnapshotTask"));
     assert!(results[2].transcode_task.is_none());
+}
+
+#[test]
+fn every_sub_task_has_an_outcome_and_reviews_are_typed() {
+    let callback = parsed(PROCEDURE_FINISH_READY);
+    let Payload::ProcedureStateChanged(event) = callback.payload() else {
+        panic!("expected ProcedureStateChanged");
+    };
+    let results = event.media_process_result_set.as_ref().expect("results");
+    let statuses: Vec<_> = results
+        .iter()
+        .map(|r| r.outcome().and_then(|o| o.status))
+        .collect();
+    assert_eq!(statuses, vec![Some("SUCCESS".to_owned()); 3]);
+    let ads = results[1]
+        .adaptive_dynamic_streaming_task
+        .as_ref()
+        .expect("ADS");
+    assert_eq!(
+        ads.output.as_ref().and_then(|o| o.package.as_deref()),
+        Some("HLS")
+    );
+    let reviews = event
+        .ai_content_review_result_set
+        .as_ref()
+        .expect("reviews");
+    let porn = reviews[0].output().expect("PornTask output");
+    assert_eq!(porn.suggestion.as_deref(), Some("review"));
+    assert_eq!(porn.label.as_deref(), Some("sexy"));
+    assert_eq!(event.err_code, Some(0));
+
+    let failed = parsed(PROCEDURE_FINISH);
+    let Payload::ProcedureStateChanged(event) = failed.payload() else {
+        panic!("expected ProcedureStateChanged");
+    };
+    let outcome = event.media_process_result_set.as_ref().expect("results")[1]
+        .outcome()
+        .expect("outcome");
+    assert_eq!(outcome.err_code_ext.as_deref(), Some("InternalError"));
+    assert_eq!(outcome.err_code, Some(70000));
+
+    let review = parsed(REVIEW_AUDIO_VIDEO);
+    let Payload::ReviewAudioVideoComplete(event) = review.payload() else {
+        panic!(
+            "expected ReviewAudioVideoComplete, got {:?}",
+            review.payload()
+        );
+    };
+    assert_eq!(
+        event.input.and_then(|i| i.file_id).as_deref(),
+        Some("5285890784273533167")
+    );
+    assert_eq!(
+        event.output.and_then(|o| o.suggestion).as_deref(),
+        Some("pass")
+    );
+}
+
+#[test]
+fn deletes_name_every_file_and_which_originals_went() {
+    let deleted = parsed(FILE_DELETED);
+    assert_eq!(deleted.file_ids(), vec!["5285890784281127704".to_owned()]);
+    let Payload::FileDeleted(event) = deleted.payload() else {
+        panic!("expected FileDeleted");
+    };
+    assert_eq!(
+        event.originals_deleted(),
+        vec!["5285890784281127704".to_owned()]
+    );
+    let many = parse_value(&json!({"EventType": "FileDeleted", "FileDeleteEvent": {
+    "FileIdSet": ["1", "2", "3"],
+    "FileDeleteResultInfo": [
+        {"FileId": "2", "DeleteParts": [{"Type": "TranscodeFiles", "Definition": 0}]},
+        {"FileId": "3", "DeleteParts": []}
+    ]}}))
+    .expect("parses");
+    assert_eq!(many.file_ids(), vec!["1", "2", "3"]);
+    let Payload::FileDeleted(event) = many.payload() else {
+        panic!("expected FileDeleted");
+    };
+    assert_eq!(
+        event.originals_deleted(),
+        vec!["1", "3"],
+        "2 kept its original"
+    );
+    assert_eq!(
+        parsed(NEW_FILE_UPLOAD).file_ids(),
+        vec!["5285890784273533167"]
+    );
+    assert!(parsed(UNKNOWN_FUTURE_TYPE).file_ids().len() == 1);
 }
 
 #[test]

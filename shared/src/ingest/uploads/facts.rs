@@ -1,0 +1,543 @@
+//! What events say about an upload, as facts joined by a semilattice, and the status derived
+//! from them. Pure: no I/O, no clock (times come in as arguments).
+//!
+//! VOD delivers at least once and in no guaranteed order: `FINISH` may come before
+//! `PROCESSING`, a task flow before the `NewFileUpload` that started it, any of them twice. A state
+//! machine fed in arrival order would need a rule for every pair of events in every order, and
+//! would still end in different places for different orders. So an upload is not a state but a
+//! set of [`Facts`] (the file it became, each task flow's reports, the outputs, the review
+//! verdicts, the deletions), and [`Facts::join`] merges two sets. The join is commutative,
+//! associative and idempotent (a join-semilattice): any order of the same events, with any
+//! redeliveries, ends in the same facts. The status is then a function of the facts
+//! ([`Facts::status`]), never stored on its own, and it is monotone: more facts never give a
+//! lower status, so a late or redelivered event cannot move an upload back.
+//!
+//! Where two facts of the same kind disagree, the join picks one by a fixed rule rather than by
+//! arrival: the file with the earliest receipt (the first `NewFileUpload`; a client reusing an
+//! upload id does not replace its file), a failed `FINISH` over a successful one of the same flow
+//! (VOD sends one; the rule only has to be deterministic), the most severe review suggestion.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::vod::callback::{
+    Callback, FileUploadEvent, Format, Payload, ProcedureStateChangeEvent, ReviewOutput,
+};
+
+/// The `type` of an envelope: what the event means for an upload, from the event alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EventKind {
+    /// `NewFileUpload`: the file is in VOD.
+    #[serde(rename = "upload.completed")]
+    UploadCompleted,
+    /// A task flow reported `PROCESSING`.
+    #[serde(rename = "media.processing")]
+    MediaProcessing,
+    /// A task flow reported `FINISH` with no error and every sub-task `SUCCESS`.
+    #[serde(rename = "media.ready")]
+    MediaReady,
+    /// A task flow reported `FINISH` with an error or a sub-task that did not succeed.
+    #[serde(rename = "media.failed")]
+    MediaFailed,
+    /// `ReviewAudioVideoComplete`.
+    #[serde(rename = "media.reviewed")]
+    MediaReviewed,
+    /// `FileDeleted` that deleted a file's original.
+    #[serde(rename = "media.deleted")]
+    MediaDeleted,
+    /// Anything else, partial deletes and legacy v2 types included.
+    #[serde(rename = "media.event")]
+    MediaEvent,
+}
+
+/// An upload's status. Ordered: `waiting < uploaded < processing < ready | failed < deleted`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Nothing received yet.
+    Waiting,
+    /// The file is in VOD and a task flow will run.
+    Uploaded,
+    /// The upload's task flow is running.
+    Processing,
+    /// Playable: the task flow finished well, or none was to run.
+    Ready,
+    /// The upload's task flow finished with an error.
+    Failed,
+    /// The file's original was deleted.
+    Deleted,
+}
+
+impl Status {
+    /// The status's place in the order; `ready` and `failed` share one. Steps of ten leave room
+    /// for statuses to come (a `rejected` above `deleted`).
+    pub fn rank(self) -> u8 {
+        match self {
+            Self::Waiting => 0,
+            Self::Uploaded => 10,
+            Self::Processing => 20,
+            Self::Ready | Self::Failed => 30,
+            Self::Deleted => 40,
+        }
+    }
+
+    /// The status as the API spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Waiting => "waiting",
+            Self::Uploaded => "uploaded",
+            Self::Processing => "processing",
+            Self::Ready => "ready",
+            Self::Failed => "failed",
+            Self::Deleted => "deleted",
+        }
+    }
+}
+
+/// A review verdict, ordered by severity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Suggestion {
+    /// Nothing found.
+    Pass,
+    /// A person should look.
+    Review,
+    /// Should not be shown.
+    Block,
+}
+
+impl Suggestion {
+    fn parse(text: &str) -> Option<Self> {
+        match text.to_ascii_lowercase().as_str() {
+            "pass" => Some(Self::Pass),
+            "review" => Some(Self::Review),
+            "block" => Some(Self::Block),
+            _ => None,
+        }
+    }
+}
+
+/// The original file, from `NewFileUpload`; what VOD did not send is `None`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Media {
+    pub name: Option<String>,
+    pub url: Option<String>,
+    pub cover_url: Option<String>,
+    pub size: Option<u64>,
+    pub duration_seconds: Option<f64>,
+    pub container: Option<String>,
+    pub width: Option<u64>,
+    pub height: Option<u64>,
+}
+
+/// A playable output of a task flow: a transcode or an adaptive-streaming playlist.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Output {
+    /// `transcode` or `adaptiveStreaming`.
+    pub kind: String,
+    /// The template id.
+    pub definition: Option<i64>,
+    pub url: String,
+    pub size: Option<u64>,
+    pub duration_seconds: Option<f64>,
+    pub width: Option<u64>,
+    pub height: Option<u64>,
+    pub bitrate: Option<u64>,
+}
+
+/// The most severe suggestion seen, with every label seen (lower case).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Review {
+    pub suggestion: Suggestion,
+    pub labels: BTreeSet<String>,
+}
+
+/// Why the upload's task flow failed. `code` is VOD's, always as a string.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct UploadError {
+    pub code: String,
+    pub message: String,
+}
+
+/// The file an upload became.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FileFact {
+    pub file_id: String,
+    /// Non-empty when a task flow will run.
+    pub procedure_task_id: Option<String>,
+    pub media: Media,
+    /// Unix seconds of the receipt: the earliest file wins the join.
+    pub received_at: i64,
+}
+
+/// What one task flow reported.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FlowFact {
+    /// Carried the upload's sealed `sessionContext`: the upload's own flow.
+    #[serde(default)]
+    pub by_context: bool,
+    #[serde(default)]
+    pub processing: bool,
+    /// `Some` once `FINISH` arrived: `Some(None)` finished well, `Some(Some(error))` failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finish: Option<Option<UploadError>>,
+}
+
+/// Everything known about one upload. See the module docs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Facts {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<FileFact>,
+    /// By task-flow id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub flows: BTreeMap<String, FlowFact>,
+    /// Sorted by (kind, definition), one per pair.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outputs: Vec<Output>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<Review>,
+    /// Files whose original was deleted.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub deleted: BTreeSet<String>,
+}
+
+impl Facts {
+    /// The facts one event states, and its [`EventKind`]. Task flows are recorded as not the
+    /// upload's own; [`Facts::by_context`] marks them once the event's context token proved
+    /// they are. Legacy v2 bodies state no facts.
+    pub fn of(callback: &Callback, received_at: i64) -> (EventKind, Self) {
+        let mut facts = Self::default();
+        if callback.format() == Format::V2 {
+            let kind = match callback.event_type() {
+                "NewFileUpload" => EventKind::UploadCompleted,
+                "FileDeleted" => EventKind::MediaDeleted,
+                _ => EventKind::MediaEvent,
+            };
+            return (kind, facts);
+        }
+        let kind = match callback.payload() {
+            Payload::FileUpload(event) => {
+                facts.file = file_fact(event, received_at);
+                EventKind::UploadCompleted
+            }
+            Payload::ProcedureStateChanged(event) => procedure_facts(&event, &mut facts),
+            Payload::ReviewAudioVideoComplete(event) => {
+                facts.review = event.output.as_ref().and_then(review_of);
+                EventKind::MediaReviewed
+            }
+            Payload::FileDeleted(event) => {
+                facts.deleted = event.originals_deleted().into_iter().collect();
+                if facts.deleted.is_empty() {
+                    EventKind::MediaEvent
+                } else {
+                    EventKind::MediaDeleted
+                }
+            }
+            Payload::Other if callback.event_type() == "NewFileUpload" => {
+                EventKind::UploadCompleted
+            }
+            Payload::Other => EventKind::MediaEvent,
+        };
+        (kind, facts)
+    }
+
+    /// These facts as stated by an event that carried the upload's own context token: its task
+    /// flows are the upload's.
+    pub fn by_context(mut self) -> Self {
+        for flow in self.flows.values_mut() {
+            flow.by_context = true;
+        }
+        self
+    }
+
+    /// These facts for an upload found through `files`: deletions of other files are dropped.
+    pub fn for_files(mut self, files: &[&str]) -> Self {
+        self.deleted.retain(|id| files.contains(&id.as_str()));
+        self
+    }
+
+    /// Whether these facts state nothing.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// The least upper bound of `self` and `other`: commutative, associative, idempotent.
+    pub fn join(mut self, other: Self) -> Self {
+        self.file = match (self.file, other.file) {
+            (Some(a), Some(b)) => Some(
+                if (a.received_at, &a.file_id) <= (b.received_at, &b.file_id) {
+                    a
+                } else {
+                    b
+                },
+            ),
+            (a, b) => a.or(b),
+        };
+        for (task, flow) in other.flows {
+            let mine = self.flows.entry(task).or_default();
+            mine.by_context |= flow.by_context;
+            mine.processing |= flow.processing;
+            mine.finish = mine.finish.take().max(flow.finish);
+        }
+        for output in other.outputs {
+            add_output(&mut self.outputs, output);
+        }
+        self.review = match (self.review, other.review) {
+            (Some(a), Some(b)) => Some(join_reviews(a, b)),
+            (a, b) => a.or(b),
+        };
+        self.deleted.extend(other.deleted);
+        self
+    }
+
+    /// The flows that are the upload's own: the one whose `TaskId` is the file's
+    /// `ProcedureTaskId`, and any that carried the upload's context token.
+    fn own_flows(&self) -> impl Iterator<Item = &FlowFact> {
+        let task = self
+            .file
+            .as_ref()
+            .and_then(|file| file.procedure_task_id.as_deref());
+        self.flows
+            .iter()
+            .filter(move |(id, flow)| flow.by_context || Some(id.as_str()) == task)
+            .map(|(_, flow)| flow)
+    }
+
+    /// How the upload's own flow finished, if it did: a failure wins over a success (one flow
+    /// reports one `FINISH`; two own flows are a reused upload id, and the rule need only be
+    /// the same in every order).
+    fn finish(&self) -> Option<&Option<UploadError>> {
+        self.own_flows()
+            .filter_map(|flow| flow.finish.as_ref())
+            .max()
+    }
+
+    /// The status these facts imply (monotone in the facts).
+    pub fn status(&self) -> Status {
+        let file = self.file.as_ref();
+        if file.is_some_and(|f| self.deleted.contains(&f.file_id)) {
+            return Status::Deleted;
+        }
+        match self.finish() {
+            Some(None) => return Status::Ready,
+            Some(Some(_)) => return Status::Failed,
+            None => {}
+        }
+        if file.is_some_and(|f| f.procedure_task_id.is_none()) {
+            return Status::Ready;
+        }
+        if self.own_flows().any(|flow| flow.processing) {
+            return Status::Processing;
+        }
+        if file.is_some() {
+            Status::Uploaded
+        } else {
+            Status::Waiting
+        }
+    }
+
+    /// The error of a `failed` upload.
+    pub fn error(&self) -> Option<&UploadError> {
+        match self.status() {
+            Status::Failed => self.finish().and_then(Option::as_ref),
+            _ => None,
+        }
+    }
+}
+
+/// Adds `output` to the sorted, unique-by-(kind, definition) list; of two for one pair, the
+/// greater by their JSON text stays, whatever the order.
+fn add_output(outputs: &mut Vec<Output>, output: Output) {
+    let key = |o: &Output| (o.kind.clone(), o.definition);
+    match outputs.binary_search_by(|o| key(o).cmp(&key(&output))) {
+        Ok(at) => {
+            let text = |o: &Output| serde_json::to_string(o).unwrap_or_default();
+            if text(&output) > text(&outputs[at]) {
+                outputs[at] = output;
+            }
+        }
+        Err(at) => outputs.insert(at, output),
+    }
+}
+
+fn non_empty(text: Option<&String>) -> Option<String> {
+    text.filter(|t| !t.is_empty()).cloned()
+}
+
+fn file_fact(event: FileUploadEvent, received_at: i64) -> Option<FileFact> {
+    let basic = event.media_basic_info.unwrap_or_default();
+    let meta = event.meta_data.unwrap_or_default();
+    Some(FileFact {
+        file_id: event.file_id.filter(|id| !id.is_empty())?,
+        procedure_task_id: non_empty(event.procedure_task_id.as_ref()),
+        media: Media {
+            name: non_empty(basic.name.as_ref()),
+            url: non_empty(basic.media_url.as_ref()),
+            cover_url: non_empty(basic.cover_url.as_ref()),
+            size: meta.size,
+            duration_seconds: meta.duration,
+            container: non_empty(meta.container.as_ref()),
+            width: meta.width,
+            height: meta.height,
+        },
+        received_at,
+    })
+}
+
+/// A task flow's facts (its report, its outputs, its in-flow review) and the event's kind.
+fn procedure_facts(event: &ProcedureStateChangeEvent, facts: &mut Facts) -> EventKind {
+    let results = event
+        .media_process_result_set
+        .as_deref()
+        .unwrap_or_default();
+    for result in results {
+        let succeeded = result
+            .outcome()
+            .is_some_and(|o| o.status.as_deref() == Some("SUCCESS"));
+        if !succeeded {
+            continue;
+        }
+        if let Some(output) = result.transcode_task.as_ref().and_then(|task| {
+            let out = task.output.as_ref()?;
+            Some(Output {
+                kind: "transcode".to_owned(),
+                definition: task
+                    .input
+                    .as_ref()
+                    .and_then(|i| i.definition)
+                    .or(out.definition),
+                url: non_empty(out.url.as_ref())?,
+                size: out.size,
+                duration_seconds: out.duration,
+                width: out.width,
+                height: out.height,
+                bitrate: out.bitrate,
+            })
+        }) {
+            add_output(&mut facts.outputs, output);
+        }
+        if let Some(output) = result
+            .adaptive_dynamic_streaming_task
+            .as_ref()
+            .and_then(|task| {
+                let out = task.output.as_ref()?;
+                Some(Output {
+                    kind: "adaptiveStreaming".to_owned(),
+                    definition: task
+                        .input
+                        .as_ref()
+                        .and_then(|i| i.definition)
+                        .or(out.definition),
+                    url: non_empty(out.url.as_ref())?,
+                    size: out.size,
+                    ..Output::default()
+                })
+            })
+        {
+            add_output(&mut facts.outputs, output);
+        }
+    }
+    facts.review = event
+        .ai_content_review_result_set
+        .iter()
+        .flatten()
+        .filter_map(|result| result.output())
+        .filter_map(|output| review_of(&output))
+        .reduce(join_reviews);
+    let (kind, flow) = match event.status.as_deref() {
+        Some("PROCESSING") => (
+            EventKind::MediaProcessing,
+            FlowFact {
+                processing: true,
+                ..FlowFact::default()
+            },
+        ),
+        Some("FINISH") => {
+            let error = finish_error(event);
+            let kind = if error.is_some() {
+                EventKind::MediaFailed
+            } else {
+                EventKind::MediaReady
+            };
+            (
+                kind,
+                FlowFact {
+                    finish: Some(error),
+                    ..FlowFact::default()
+                },
+            )
+        }
+        _ => (EventKind::MediaEvent, FlowFact::default()),
+    };
+    if let Some(task) = non_empty(event.task_id.as_ref()) {
+        facts.flows.insert(task, flow);
+    }
+    kind
+}
+
+/// The most severe suggestion of the two, with the labels of both.
+fn join_reviews(mut a: Review, b: Review) -> Review {
+    a.suggestion = a.suggestion.max(b.suggestion);
+    a.labels.extend(b.labels);
+    a
+}
+
+/// The error of a `FINISH`, `None` when it finished well: the first sub-task that did not
+/// succeed gives its `ErrCodeExt`, else its `ErrCode`, else the flow's own code; a flow with a
+/// non-zero code of its own and no failed sub-task gives that. A sub-task with no readable status
+/// is not judged.
+fn finish_error(event: &ProcedureStateChangeEvent) -> Option<UploadError> {
+    let top_code = non_empty(event.err_code_ext.as_ref())
+        .or_else(|| event.err_code.filter(|c| *c != 0).map(|c| c.to_string()));
+    let top_message = non_empty(event.message.as_ref());
+    let failed = event
+        .media_process_result_set
+        .iter()
+        .flatten()
+        .filter_map(|result| result.outcome())
+        .find(|o| o.status.as_deref().is_some_and(|s| s != "SUCCESS"));
+    match failed {
+        Some(sub) => Some(UploadError {
+            code: non_empty(sub.err_code_ext.as_ref())
+                .or_else(|| sub.err_code.filter(|c| *c != 0).map(|c| c.to_string()))
+                .or(top_code)
+                .unwrap_or_else(|| event.err_code.unwrap_or(0).to_string()),
+            message: non_empty(sub.message.as_ref())
+                .or(top_message)
+                .unwrap_or_default(),
+        }),
+        None => top_code.map(|code| UploadError {
+            code,
+            message: top_message.unwrap_or_default(),
+        }),
+    }
+}
+
+/// A review output as a [`Review`]: labels count only with a `review` or `block` verdict
+/// (VOD's documented meaning), lower-cased because VOD's spelling varies.
+fn review_of(output: &ReviewOutput) -> Option<Review> {
+    let suggestion = Suggestion::parse(output.suggestion.as_deref()?)?;
+    let mut labels = BTreeSet::new();
+    let mut add = |suggestion: Option<Suggestion>, label: Option<&String>| {
+        if suggestion.is_some_and(|s| s > Suggestion::Pass)
+            && let Some(label) = non_empty(label)
+        {
+            labels.insert(label.to_lowercase());
+        }
+    };
+    add(Some(suggestion), output.label.as_ref());
+    for segment in output.segment_set.iter().flatten() {
+        let severity = segment.suggestion.as_deref().and_then(Suggestion::parse);
+        add(severity.or(Some(suggestion)), segment.label.as_ref());
+    }
+    Some(Review { suggestion, labels })
+}
+
+#[cfg(test)]
+mod tests;
