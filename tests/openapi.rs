@@ -1160,10 +1160,12 @@ fn event_envelope_is_the_stored_envelope_schema() {
     );
     let sample = json!({
         "id": "vod_490ccbf6c65853e2fd94c87243a7bd7c",
+        "type": "upload.completed",
         "eventType": "NewFileUpload",
         "fileId": "5285890784273533167",
         "taskId": null,
         "uploader": {"sub": "alice", "uploadId": "3VyyNri9Z7UR88ByPfjFyg", "meta": "post_77"},
+        "attributedBy": "context",
         "receivedAt": "2026-11-28T16:41:00Z",
         "format": "v3",
         "event": {"EventType": "NewFileUpload", "FileUploadEvent": {"FileId": "5285890784273533167"}}

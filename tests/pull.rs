@@ -21,6 +21,7 @@ use serde_json::Value;
 use tower::ServiceExt as _;
 use vodgate::attribution::{self, Attribution, Meta, UploadId};
 use vodgate::ingest::sink::{DynamoDbSink, Sink, SqliteSink};
+use vodgate::ingest::uploads::{SqliteUploads, Status, UploadsStore};
 use vodgate::platform::config::Env;
 use vodgate::platform::keys::Keys;
 use vodgate::platform::secret::{Secret, SecretList};
@@ -615,4 +616,44 @@ async fn vod_config_sets_and_shows_the_event_configuration() {
     assert_ne!(code, 0);
     assert!(logs.contains("VOD_CALLBACK_KEYS"), "{logs}");
     assert_eq!(fake.calls("ModifyEventConfig"), 1);
+}
+
+#[tokio::test]
+async fn an_upload_that_cannot_be_updated_leaves_its_event_unconfirmed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("events.sqlite");
+    let uploads_db = dir.path().join("uploads.sqlite");
+    let token = attribution::seal(
+        &SecretList::parse(CONTEXT_KEY).unwrap(),
+        &Attribution {
+            sub: "erin".into(),
+            upload_id: UploadId::random(),
+            meta: None,
+        },
+    )
+    .unwrap();
+    let mut event = upload(11);
+    event["FileUploadEvent"]["MediaBasicInfo"]["SourceInfo"]["SourceContext"] = token.into();
+    let fake = FakeVod::start(options()).await;
+    fake.set_store_check(sqlite_check(&db));
+    let index = fake.push_event(event);
+    let store = UploadsStore::from(SqliteUploads::open(&uploads_db).unwrap());
+    let puller = puller(&fake, sqlite_sink(&db)).with_uploads(Some(store.clone()));
+
+    // Another process holds the uploads database's write lock: stored in the sink, but the
+    // upload is not updated, so the event is not confirmed.
+    let lock = rusqlite::Connection::open(&uploads_db).unwrap();
+    lock.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let report = puller.drain().await.unwrap();
+    assert_eq!((report.failed, report.confirmed), (1, 0), "{report:?}");
+    assert_eq!(fake.unconfirmed(), vec![index]);
+    lock.execute_batch("ROLLBACK").unwrap();
+
+    // VOD delivers it again: a duplicate in the sink, the update goes through, confirmed.
+    let report = drain_all(&puller, &fake, Duration::from_secs(30)).await;
+    assert_eq!(report.duplicates, 1, "{report:?}");
+    assert_eq!(sqlite_ids(&db).len(), 1);
+    let uploads = store.list("erin", 10, None).await.unwrap().uploads;
+    assert_eq!(uploads.len(), 1);
+    assert_eq!(uploads[0].status, Status::Uploaded);
 }

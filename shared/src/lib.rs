@@ -12,7 +12,8 @@
 //!   TC3 request signing and the VOD API client. It reads no environment and takes keys as values;
 //! - [`auth`] (who is calling: JWT, JWKS) and [`attribution`] (the uploader sealed into the
 //!   signature's context and opened from the events);
-//! - [`ingest`]: the envelope apps read, the one store path shared by push and pull, the sinks;
+//! - [`ingest`]: the envelope apps read, the one store path shared by push and pull, the sinks,
+//!   and the uploads store (one record per upload, kept by the events side, read by `sign`);
 //! - [`web`]: the JSON envelope, body reading, CORS, request id, the log line, metrics, and serving
 //!   a router under Lambda or as a plain HTTP server;
 //! - the use cases, each owning its router and its error mapping: [`sign`] (with its policy, rate

@@ -123,7 +123,8 @@ pub(crate) async fn ingest(
         },
     };
     let envelope = Envelope::build_as(kind, callback, uploader, received_at);
-    let (stored, sink_latency) = store_envelope(&stores.sink, &envelope, remaining(deadline)).await;
+    let (stored, sink_latency) =
+        store_envelope(&stores.sink, &envelope, deadline, stores.timeout).await;
     let stored = stored.map_err(|e| IngestError::Sink(e, sink_latency))?;
     if let Some(uploads) = &stores.uploads {
         for update in &updates {
@@ -179,10 +180,6 @@ async fn by_file(
     Ok((uploader, updates))
 }
 
-fn remaining(deadline: Instant) -> Duration {
-    deadline.saturating_duration_since(Instant::now())
-}
-
 /// `work` on the uploads store, given up at `deadline` (a write still running then is
 /// harmless: the event comes back and the update is idempotent).
 async fn within<T>(
@@ -194,18 +191,20 @@ async fn within<T>(
         .unwrap_or_else(|_| {
             Err(UploadsError::unavailable(
                 Unavailable::TimedOut,
-                "no answer within the store budget",
+                "no answer within the store budget (EVENT_STORE_TIMEOUT_SECONDS)",
             ))
         })
 }
 
-/// Writes `envelope` to `sink`, waiting at most `timeout` (a write still running then counts as
-/// failed: the event is redelivered and its retry finds it). Returns how long the sink took, on
-/// tokio's clock like the timeout, so a test with a paused clock sees both exactly.
-pub(crate) async fn store_envelope(
+/// Writes `envelope` to `sink`, waiting until `deadline` at most, the end of the store budget
+/// `budget` (a write still running then counts as failed: the event is redelivered and its retry
+/// finds it). Returns how long the sink took, on tokio's clock like the deadline, so a test with a
+/// paused clock sees both exactly.
+async fn store_envelope(
     sink: &Sink,
     envelope: &Envelope,
-    timeout: Duration,
+    deadline: Instant,
+    budget: Duration,
 ) -> (Result<Stored, SinkError>, Duration) {
     let received_at_text = crate::ingest::envelope::rfc3339(envelope.received_at);
     let record = Record {
@@ -218,12 +217,12 @@ pub(crate) async fn store_envelope(
         envelope_json: envelope.to_json(),
     };
     let started = Instant::now();
-    let stored = tokio::time::timeout(timeout, sink.store(record)).await;
+    let stored = tokio::time::timeout_at(deadline, sink.store(record)).await;
     let latency = started.elapsed();
     let result = stored.unwrap_or_else(|_| {
         Err(SinkError::unavailable(
             Unavailable::TimedOut,
-            format!("no answer within {} ms", timeout.as_millis()),
+            format!("no answer within {} ms", budget.as_millis()),
         ))
     });
     (result, latency)
@@ -262,7 +261,8 @@ mod tests {
         let callback = callback::parse(br#"{"EventType":"FileDeleted"}"#).unwrap();
         let envelope = Envelope::build(callback, None, datetime!(2026-11-28 16:41:00 UTC));
         let timeout = Duration::from_secs(10);
-        let (result, latency) = store_envelope(&sink, &envelope, timeout).await;
+        let deadline = Instant::now() + timeout;
+        let (result, latency) = store_envelope(&sink, &envelope, deadline, timeout).await;
         let error = result.unwrap_err();
         assert_eq!(error.unavailable_kind(), Some(Unavailable::TimedOut));
         assert_eq!(

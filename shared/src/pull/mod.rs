@@ -11,7 +11,9 @@
 //! and VOD delivers it again after 30 s. Since ids are deterministic, a redelivery of something
 //! that was in fact written (a write that finished after we gave up, a confirm that was lost) is
 //! a duplicate, a no-op in DynamoDB and SQLite. So the failure modes all end in "stored once":
-//! nothing is lost, nothing is stored twice.
+//! nothing is lost, nothing is stored twice. With `UPLOADS_STORE`, "stored" includes the
+//! upload's update: an event whose upload could not be updated stays unconfirmed too, and its
+//! redelivery (a duplicate envelope, an idempotent update) completes it.
 //!
 //! Timing: VOD wants the confirm within 30 s of the pull. Stores stop [`PullTimings::store_budget`]
 //! (15 s) after the batch arrived, the confirm and its retries stop at

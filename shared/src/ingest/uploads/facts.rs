@@ -183,9 +183,19 @@ pub struct FlowFact {
     pub by_context: bool,
     #[serde(default)]
     pub processing: bool,
-    /// `Some` once `FINISH` arrived: `Some(None)` finished well, `Some(Some(error))` failed.
+    /// How the flow finished, once `FINISH` arrived.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub finish: Option<Option<UploadError>>,
+    pub finish: Option<Finish>,
+}
+
+/// How a task flow's `FINISH` judged it. Ordered so that the join keeps a failure.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Finish {
+    /// No error, every sub-task `SUCCESS`.
+    Ready,
+    /// An error, or a sub-task that did not succeed.
+    Failed(UploadError),
 }
 
 /// Everything known about one upload. See the module docs.
@@ -312,7 +322,7 @@ impl Facts {
     /// How the upload's own flow finished, if it did: a failure wins over a success (one flow
     /// reports one `FINISH`; two own flows are a reused upload id, and the rule need only be
     /// the same in every order).
-    fn finish(&self) -> Option<&Option<UploadError>> {
+    fn finish(&self) -> Option<&Finish> {
         self.own_flows()
             .filter_map(|flow| flow.finish.as_ref())
             .max()
@@ -325,8 +335,8 @@ impl Facts {
             return Status::Deleted;
         }
         match self.finish() {
-            Some(None) => return Status::Ready,
-            Some(Some(_)) => return Status::Failed,
+            Some(Finish::Ready) => return Status::Ready,
+            Some(Finish::Failed(_)) => return Status::Failed,
             None => {}
         }
         if file.is_some_and(|f| f.procedure_task_id.is_none()) {
@@ -344,8 +354,8 @@ impl Facts {
 
     /// The error of a `failed` upload.
     pub fn error(&self) -> Option<&UploadError> {
-        match self.status() {
-            Status::Failed => self.finish().and_then(Option::as_ref),
+        match (self.status(), self.finish()) {
+            (Status::Failed, Some(Finish::Failed(error))) => Some(error),
             _ => None,
         }
     }
@@ -459,16 +469,14 @@ fn procedure_facts(event: &ProcedureStateChangeEvent, facts: &mut Facts) -> Even
             },
         ),
         Some("FINISH") => {
-            let error = finish_error(event);
-            let kind = if error.is_some() {
-                EventKind::MediaFailed
-            } else {
-                EventKind::MediaReady
+            let (kind, finish) = match finish_error(event) {
+                Some(error) => (EventKind::MediaFailed, Finish::Failed(error)),
+                None => (EventKind::MediaReady, Finish::Ready),
             };
             (
                 kind,
                 FlowFact {
-                    finish: Some(error),
+                    finish: Some(finish),
                     ..FlowFact::default()
                 },
             )

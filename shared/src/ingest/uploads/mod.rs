@@ -44,7 +44,7 @@ pub use sqlite::SqliteUploads;
 const STORE_VAR: &str = "UPLOADS_STORE";
 const STORE_FORMS: &str = "dynamodb:<table name> or sqlite:<path>";
 /// How many times a write that lost a race is tried again.
-const MAX_ATTEMPTS: u32 = 8;
+const MAX_ATTEMPTS: u32 = 12;
 /// The most file ids of one event looked up (`FileDeleted` names one per `DeleteMedia`).
 pub(crate) const MAX_FILES_PER_EVENT: usize = 100;
 /// The longest page a listing returns.

@@ -188,6 +188,9 @@ fn every_order_of_an_uploads_events_and_their_redeliveries_ends_in_the_same_reco
             assert!(after >= before, "{order:?}: the status went back");
         }
         let record = record.expect("a record");
+        let stored: UploadRecord =
+            serde_json::from_str(&serde_json::to_string(&record).unwrap()).unwrap();
+        assert_eq!(stored, record, "a record reads back as it was written");
         assert_eq!(record.created_at, 1000, "the first receipt");
         assert!((1000..=1007).contains(&record.updated_at));
         let upload = shown(&record);
@@ -379,6 +382,8 @@ proptest! {
             x.clone().join(y.clone().join(z))
         );
         prop_assert_eq!(x.clone().join(x.clone()), x.clone());
+        let text = serde_json::to_string(&x).unwrap();
+        prop_assert_eq!(serde_json::from_str::<Facts>(&text).unwrap(), x.clone());
         let joined = x.clone().join(y);
         prop_assert!(joined.status().rank() >= x.status().rank(), "monotone");
     }

@@ -1,0 +1,443 @@
+//! The uploads store, end to end: the `events` binary fed a fixed sample of orders of one
+//! upload's events (on SQLite and on DynamoDB through moto) ends every order in the same record;
+//! a `FileDeleted` without context is attributed by its `FileId`; two writers at once lose
+//! nothing; listings page newest first; a store that fails answers 503.
+
+mod common;
+
+use std::path::Path;
+
+use common::{
+    Spawned, aws_config, aws_env, callback_fixture, create_uploads_table, moto_endpoint, signed,
+};
+use serde_json::{Value, json};
+use vodgate::attribution::{self, Attribution, Meta, UploadId};
+use vodgate::ingest::sink::SqliteSink;
+use vodgate::ingest::uploads::{
+    DynamoDbUploads, Facts, SqliteUploads, Status, Update, UploadRef, UploadsStore,
+};
+use vodgate::platform::secret::SecretList;
+use vodgate::vod::callback;
+
+const SIGN_KEY: &str = "UploadsTestKey1";
+const CONTEXT_KEY: &str = "uploads-context-key";
+const TASK_ID: &str = "1500000001-procedurev2-2e7f0c4b1f3a9d6e8c5b";
+
+/// One upload's identity: its id, sealed token and file.
+struct TestUpload {
+    id: String,
+    token: String,
+    file_id: String,
+}
+
+impl TestUpload {
+    fn new(sub: &str) -> Self {
+        let upload_id = UploadId::random();
+        let token = attribution::seal(
+            &SecretList::parse(CONTEXT_KEY).unwrap(),
+            &Attribution {
+                sub: sub.into(),
+                upload_id: upload_id.clone(),
+                meta: Some(Meta::parse("post_77").unwrap()),
+            },
+        )
+        .unwrap();
+        Self {
+            id: upload_id.as_str().to_owned(),
+            token,
+            file_id: format!("52858907842{:08}", rand::random::<u32>() % 100_000_000),
+        }
+    }
+
+    /// The upload's events by name, as VOD sends them (unsigned).
+    fn event(&self, name: &str) -> Value {
+        match name {
+            "upload" => {
+                let mut body = callback_fixture("new_file_upload.json");
+                body["FileUploadEvent"]["FileId"] = self.file_id.clone().into();
+                body["FileUploadEvent"]["MediaBasicInfo"]["SourceInfo"]["SourceContext"] =
+                    self.token.clone().into();
+                body
+            }
+            "processing" => {
+                let mut body = callback_fixture("procedure_change_processing.json");
+                let event = &mut body["ProcedureStateChangeEvent"];
+                event["TaskId"] = TASK_ID.into();
+                event["FileId"] = self.file_id.clone().into();
+                event["SessionContext"] = self.token.clone().into();
+                body
+            }
+            "finish" => {
+                let mut body = callback_fixture("procedure_finish_ready.json");
+                let event = &mut body["ProcedureStateChangeEvent"];
+                event["FileId"] = self.file_id.clone().into();
+                event["SessionContext"] = self.token.clone().into();
+                body
+            }
+            "review" => {
+                let mut body = callback_fixture("review_audio_video.json");
+                let event = &mut body["ReviewAudioVideoCompleteEvent"];
+                event["Input"]["FileId"] = self.file_id.clone().into();
+                event["SessionContext"] = self.token.clone().into();
+                event["Output"]["Suggestion"] = "review".into();
+                event["Output"]["Label"] = "Porn".into();
+                body
+            }
+            "deleted" => json!({"EventType": "FileDeleted", "FileDeleteEvent": {
+                "FileIdSet": [self.file_id],
+                "FileDeleteResultInfo": [{"FileId": self.file_id,
+                    "DeleteParts": [{"Type": "OriginalFiles", "Definition": 0}]}]}}),
+            other => panic!("no event {other}"),
+        }
+    }
+}
+
+/// A fixed sample of orders of one upload's events, redeliveries included.
+const ORDERS: [&[&str]; 5] = [
+    &["upload", "processing", "finish", "review"],
+    &["review", "finish", "processing", "upload"],
+    &[
+        "finish",
+        "upload",
+        "review",
+        "processing",
+        "finish",
+        "upload",
+    ],
+    &[
+        "processing",
+        "review",
+        "upload",
+        "finish",
+        "processing",
+        "review",
+    ],
+    &[
+        "upload",
+        "finish",
+        "upload",
+        "processing",
+        "review",
+        "finish",
+    ],
+];
+
+/// The `events` binary on `sink_db` (SQLite) with `uploads_store` and `extra` environment.
+fn events(sink_db: &Path, uploads_store: &str, extra: &[(&str, String)]) -> (Spawned, String) {
+    let mut env: Vec<(&str, String)> = vec![
+        ("PORT", "0".into()),
+        ("VODGATE_CONTEXT_KEY", CONTEXT_KEY.into()),
+        ("VOD_CALLBACK_KEYS", SIGN_KEY.into()),
+        ("EVENT_SINK", format!("sqlite:{}", sink_db.display())),
+        ("UPLOADS_STORE", uploads_store.into()),
+    ];
+    env.extend(extra.iter().cloned());
+    let mut server = Spawned::start(env!("CARGO_BIN_EXE_events"), &env);
+    let base = server.wait_listening();
+    (server, base)
+}
+
+async fn post(base: &str, body: &Value) -> u16 {
+    reqwest::Client::new()
+        .post(format!("{base}/v1/vod/events"))
+        .body(signed(body.clone(), SIGN_KEY, 600).to_string())
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// What every order must end in, with the upload's own id and file put in.
+fn expected(upload: &TestUpload) -> Value {
+    json!({
+        "uploadId": upload.id,
+        "status": "ready",
+        "fileId": upload.file_id,
+        "meta": "post_77",
+        "media": {
+            "name": "holiday.mp4",
+            "url": "https://1500000001.vod2.myqcloud.com/43843ec0vodtranscq1500000001/7b1f3a2c5285890784273533167/abc.mp4",
+            "coverUrl": null, "size": 7700180, "durationSeconds": 60.0,
+            "container": "mov,mp4,m4a,3gp,3g2,mj2", "width": 640, "height": 480
+        },
+        "outputs": [
+            {"kind": "adaptiveStreaming", "definition": 10,
+             "url": "https://1500000001.vod2.myqcloud.com/43843ec0vodtranscq1500000001/7b1f3a2c5285890784273533167/adp.10.m3u8",
+             "size": 4215530, "durationSeconds": null, "width": null, "height": null, "bitrate": null},
+            {"kind": "transcode", "definition": 100010,
+             "url": "https://1500000001.vod2.myqcloud.com/43843ec0vodtranscq1500000001/7b1f3a2c5285890784273533167/v.f100010.mp4",
+             "size": 4189073, "durationSeconds": 60.047, "width": 640, "height": 480, "bitrate": 552218}
+        ],
+        "review": {"suggestion": "review", "labels": ["porn", "sexy"]},
+        "error": null
+    })
+}
+
+/// The record of `upload_id` as the API shows it, times checked and taken out.
+async fn shown(store: &UploadsStore, upload_id: &str) -> Value {
+    let record = store.get(upload_id).await.unwrap().expect("a record");
+    let mut upload = serde_json::to_value(record.to_upload()).unwrap();
+    let object = upload.as_object_mut().unwrap();
+    for key in ["createdAt", "updatedAt"] {
+        let at = object.remove(key).unwrap();
+        assert!(at.as_str().is_some_and(|t| t.ends_with('Z')), "{key}: {at}");
+    }
+    upload
+}
+
+/// Plays every order of [`ORDERS`] (one upload each) into the server, then deletes the last
+/// upload's file with an event that carries no context.
+async fn every_order_ends_in_the_same_record(base: &str, store: &UploadsStore, sink_db: &Path) {
+    let mut last = None;
+    for order in ORDERS {
+        let upload = TestUpload::new("alice");
+        for name in order {
+            assert_eq!(
+                post(base, &upload.event(name)).await,
+                200,
+                "{order:?}: {name}"
+            );
+        }
+        assert_eq!(
+            shown(store, &upload.id).await,
+            expected(&upload),
+            "{order:?}"
+        );
+        last = Some(upload);
+    }
+
+    let upload = last.unwrap();
+    assert_eq!(post(base, &upload.event("deleted")).await, 200);
+    let record = store.get(&upload.id).await.unwrap().unwrap();
+    assert_eq!(record.status(), Status::Deleted);
+    let envelopes: Vec<Value> = SqliteSink::open(sink_db)
+        .unwrap()
+        .list(0, 1000)
+        .unwrap()
+        .into_iter()
+        .map(|e| serde_json::from_str(&e.envelope).unwrap())
+        .collect();
+    let deleted = envelopes
+        .iter()
+        .find(|e| e["eventType"] == "FileDeleted" && e["fileId"] == upload.file_id.as_str())
+        .expect("the delete is stored");
+    assert_eq!(deleted["type"], "media.deleted");
+    assert_eq!(deleted["attributedBy"], "fileId");
+    assert_eq!(
+        deleted["uploader"],
+        json!({"sub": "alice", "uploadId": upload.id, "meta": "post_77"})
+    );
+    assert!(
+        envelopes
+            .iter()
+            .filter(|e| e["eventType"] != "FileDeleted")
+            .all(|e| e["attributedBy"] == "context")
+    );
+
+    // A delete of a file nobody knows: stored unattributed, no upload touched.
+    let stranger = TestUpload::new("bob");
+    assert_eq!(post(base, &stranger.event("deleted")).await, 200);
+    assert!(store.get(&stranger.id).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn sqlite_every_order_ends_in_the_same_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("events.sqlite");
+    // The dev tool's layout: the uploads in the events' file.
+    let store_spec = format!("sqlite:{}", db.display());
+    let (_server, base) = events(&db, &store_spec, &[]);
+    let store = UploadsStore::from(SqliteUploads::open(&db).unwrap());
+    every_order_ends_in_the_same_record(&base, &store, &db).await;
+}
+
+async fn dynamodb_store() -> (UploadsStore, String) {
+    let client = aws_sdk_dynamodb::Client::new(&aws_config(moto_endpoint()).await);
+    let table = format!("vodgate-uploads-{:08x}", rand::random::<u32>());
+    create_uploads_table(&client, &table).await;
+    (DynamoDbUploads::new(client, table.clone()).into(), table)
+}
+
+#[tokio::test]
+async fn dynamodb_every_order_ends_in_the_same_record() {
+    let (store, table) = dynamodb_store().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("events.sqlite");
+    let (_server, base) = events(&db, &format!("dynamodb:{table}"), &aws_env(moto_endpoint()));
+    every_order_ends_in_the_same_record(&base, &store, &db).await;
+}
+
+/// The facts of `body` for an upload by its context.
+fn update(upload: &UploadRef, body: &Value) -> Update {
+    let callback = callback::parse(body.to_string().as_bytes()).unwrap();
+    Update {
+        upload: upload.clone(),
+        facts: Facts::of(&callback, 0).1.by_context(),
+        link_file: None,
+    }
+}
+
+/// Two store instances (two processes' worth) apply `PROCESSING`, `FINISH` and ten reviews,
+/// each with its own label, all at once: every one of them is in the record.
+async fn concurrent_writers_lose_nothing(a: UploadsStore, b: UploadsStore) {
+    let test = TestUpload::new("carol");
+    let upload = UploadRef {
+        upload_id: test.id.clone(),
+        sub: "carol".into(),
+        meta: None,
+    };
+    let mut updates = vec![
+        update(&upload, &test.event("processing")),
+        update(&upload, &test.event("finish")),
+    ];
+    for n in 0..10 {
+        let mut review = test.event("review");
+        review["ReviewAudioVideoCompleteEvent"]["Output"]["Label"] = format!("label-{n:02}").into();
+        updates.push(update(&upload, &review));
+    }
+    let mut writes = tokio::task::JoinSet::new();
+    for (n, update) in updates.into_iter().enumerate() {
+        let store = if n % 2 == 0 { a.clone() } else { b.clone() };
+        writes.spawn(async move { store.apply(&update, 1_800_000_000 + n as i64).await });
+    }
+    while let Some(result) = writes.join_next().await {
+        result.unwrap().unwrap();
+    }
+    let record = a.get(&test.id).await.unwrap().unwrap();
+    assert_eq!(
+        record.status(),
+        Status::Ready,
+        "neither PROCESSING nor FINISH lost"
+    );
+    let labels = &record.to_upload().review.unwrap().labels;
+    assert_eq!(
+        labels.len(),
+        11,
+        "sexy (from FINISH) and every review: {labels:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_concurrent_writers_lose_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("uploads.sqlite");
+    let a = SqliteUploads::open(&db).unwrap().into();
+    let b = SqliteUploads::open(&db).unwrap().into();
+    concurrent_writers_lose_nothing(a, b).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamodb_concurrent_writers_lose_nothing() {
+    let (a, table) = dynamodb_store().await;
+    let client = aws_sdk_dynamodb::Client::new(&aws_config(moto_endpoint()).await);
+    let b = DynamoDbUploads::new(client, table).into();
+    concurrent_writers_lose_nothing(a, b).await;
+}
+
+/// Seven uploads of alice's (updated at t = 1..7) and one of bob's: alice pages through hers
+/// newest first, three at a time, and never sees bob's.
+async fn listing_pages_newest_first(store: UploadsStore) {
+    let sub = format!("alice-{:08x}", rand::random::<u32>());
+    let mut ids = Vec::new();
+    for n in 1..=7 {
+        let upload = UploadRef {
+            upload_id: format!("upload-{n}-{:08x}", rand::random::<u32>()),
+            sub: sub.clone(),
+            meta: None,
+        };
+        let test = TestUpload::new(&sub);
+        store
+            .apply(
+                &update(&upload, &test.event("processing")),
+                1_800_000_000 + n,
+            )
+            .await
+            .unwrap();
+        ids.push(upload.upload_id);
+    }
+    let bob = UploadRef {
+        upload_id: "bobs".into(),
+        sub: format!("bob-{sub}"),
+        meta: None,
+    };
+    store
+        .apply(
+            &update(&bob, &TestUpload::new("bob").event("processing")),
+            1_800_000_009,
+        )
+        .await
+        .unwrap();
+
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let page = store.list(&sub, 3, cursor.as_deref()).await.unwrap();
+        pages += 1;
+        seen.extend(page.uploads.iter().map(|u| u.upload_id.clone()));
+        assert!(page.uploads.iter().all(|u| u.status == Status::Processing));
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    ids.reverse();
+    assert_eq!(seen, ids, "newest updatedAt first, each once");
+    assert_eq!(pages, 3);
+    assert!(matches!(
+        store.list(&sub, 3, Some("not-a-cursor")).await,
+        Err(vodgate::ingest::uploads::UploadsError::BadCursor)
+    ));
+    assert!(
+        store
+            .list("nobody", 20, None)
+            .await
+            .unwrap()
+            .uploads
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn sqlite_listing_pages_newest_first() {
+    let dir = tempfile::tempdir().unwrap();
+    listing_pages_newest_first(
+        SqliteUploads::open(&dir.path().join("u.sqlite"))
+            .unwrap()
+            .into(),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn dynamodb_listing_pages_newest_first() {
+    listing_pages_newest_first(dynamodb_store().await.0).await;
+}
+
+#[tokio::test]
+async fn a_failed_update_answers_503_and_the_redelivery_applies_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("events.sqlite");
+    let uploads_db = dir.path().join("uploads.sqlite");
+    let store_spec = format!("sqlite:{}", uploads_db.display());
+    let (server, base) = events(
+        &db,
+        &store_spec,
+        &[("EVENT_STORE_TIMEOUT_SECONDS", "1".to_owned())],
+    );
+    let upload = TestUpload::new("dave");
+    // Another process holds the uploads database's write lock.
+    let lock = rusqlite::Connection::open(&uploads_db).unwrap();
+    lock.execute_batch("BEGIN IMMEDIATE").unwrap();
+    assert_eq!(post(&base, &upload.event("upload")).await, 503);
+    lock.execute_batch("ROLLBACK").unwrap();
+    assert!(server.logs().contains("uploads store unavailable"));
+    assert!(!server.logs().contains(&upload.token), "no tokens in logs");
+    // VOD delivers again: the envelope is a duplicate, the update goes through.
+    assert_eq!(post(&base, &upload.event("upload")).await, 200);
+    let store = UploadsStore::from(SqliteUploads::open(&uploads_db).unwrap());
+    let record = store.get(&upload.id).await.unwrap().unwrap();
+    assert_eq!(record.status(), Status::Uploaded);
+    assert_eq!(SqliteSink::open(&db).unwrap().count().unwrap(), 1);
+}
