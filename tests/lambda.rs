@@ -39,7 +39,15 @@ async fn in_process(name: &str) -> (u16, http::HeaderMap, Value) {
 
 /// Each call builds its own state, as a new Lambda instance would.
 async fn in_process_event(event: &str) -> (u16, http::HeaderMap, Value) {
-    let state = SignState::from_env(&Env::from_pairs(env())).await.unwrap();
+    in_process_with(event, &[]).await
+}
+
+/// As [`in_process_event`], with `extra` variables set.
+async fn in_process_with(event: &str, extra: &[(&str, String)]) -> (u16, http::HeaderMap, Value) {
+    let mut pairs: Vec<(&str, String)> =
+        env().into_iter().map(|(k, v)| (k, v.to_owned())).collect();
+    pairs.extend(extra.iter().cloned());
+    let state = SignState::from_env(&Env::from_pairs(pairs)).await.unwrap();
     let cors = Cors::from_env(&Env::from_pairs(env())).unwrap();
     let request =
         lambda_http::request::from_str(event).expect("fixture is an API Gateway v2 event");
@@ -125,12 +133,91 @@ async fn an_upload_created_on_one_instance_is_refreshed_on_another() {
     assert_eq!((status, body["error"].as_str()), (404, Some("not_found")));
 }
 
+/// The read fixture for `upload_id` (`GET /v1/uploads/{uploadId}`).
+fn read_fixture(token: &str, upload_id: &str) -> String {
+    fixture("uploads_get.json", token).replace("{{UPLOAD_ID}}", upload_id)
+}
+
+#[tokio::test]
+async fn uploads_are_read_through_api_gateway_fixtures() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("events.sqlite");
+    let with_store = [("UPLOADS_STORE", format!("sqlite:{}", db.display()))];
+    let token = upload_token(JWT_SECRET, "lambda-user");
+    let other = upload_token(JWT_SECRET, "someone-else");
+    let (status, _, created) =
+        in_process_with(&fixture("uploads_post.json", &token), &with_store).await;
+    assert_eq!(status, 201, "{created}");
+    let upload_id = created["data"]["uploadId"].as_str().unwrap();
+
+    // Nothing from VOD yet: waiting, on any instance.
+    let (status, headers, read) =
+        in_process_with(&read_fixture(&token, upload_id), &with_store).await;
+    assert_eq!(status, 200, "{read}");
+    assert_eq!(headers["x-request-id"], "apigw-uploads-get");
+    assert_eq!(read["data"]["status"], "waiting");
+    assert_eq!(read["data"]["meta"], "post_42");
+
+    // VOD's NewFileUpload reaches the events function (same store): uploaded, and listed.
+    let mut env = events_env(&db);
+    env.push(("UPLOADS_STORE", format!("sqlite:{}", db.display())));
+    let events = vodgate::push::app(
+        vodgate::push::EventsState::from_env(&Env::from_pairs(env))
+            .await
+            .unwrap(),
+        &Cors::Off,
+    );
+    let (context, _) = common::signature_contexts(created["data"]["signature"].as_str().unwrap());
+    let callback = common::upload_callback(&context, CALLBACK_KEY);
+    let event = events_event("events_post.json", &callback).to_string();
+    let response = events
+        .oneshot(lambda_http::request::from_str(&event).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let (status, _, read) = in_process_with(&read_fixture(&token, upload_id), &with_store).await;
+    assert_eq!(
+        (status, read["data"]["status"].as_str()),
+        (200, Some("uploaded")),
+        "{read}"
+    );
+    let (status, headers, listed) =
+        in_process_with(&fixture("uploads_list.json", &token), &with_store).await;
+    assert_eq!(status, 200, "{listed}");
+    assert_eq!(headers["x-request-id"], "apigw-uploads-list");
+    assert_eq!(listed["data"]["uploads"][0], read["data"]);
+    assert_eq!(listed["data"]["nextCursor"], Value::Null);
+
+    // Someone else: 404 for the id, nothing listed.
+    let (status, _, body) = in_process_with(&read_fixture(&other, upload_id), &with_store).await;
+    assert_eq!((status, body["error"].as_str()), (404, Some("not_found")));
+    let (_, _, listed) = in_process_with(&fixture("uploads_list.json", &other), &with_store).await;
+    assert_eq!(listed["data"]["uploads"], serde_json::json!([]));
+
+    // An instance without UPLOADS_STORE: 501, while creating still works.
+    let (status, _, body) = in_process_event(&read_fixture(&token, upload_id)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (501, Some("not_configured"))
+    );
+    let (status, _, body) = in_process_event(&fixture("uploads_list.json", &token)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (501, Some("not_configured"))
+    );
+}
+
 #[tokio::test]
 async fn binary_runs_under_the_lambda_runtime_api() {
     let runtime = RuntimeApi::start().await;
+    let dir = tempfile::tempdir().unwrap();
     let mut child_env: Vec<(&str, String)> =
         env().into_iter().map(|(k, v)| (k, v.to_owned())).collect();
     child_env.extend(runtime.env());
+    child_env.push((
+        "UPLOADS_STORE",
+        format!("sqlite:{}", dir.path().join("uploads.sqlite").display()),
+    ));
     let server = Spawned::start(env!("CARGO_BIN_EXE_sign"), &child_env);
 
     let token = upload_token(JWT_SECRET, "lambda-user");
@@ -165,6 +252,27 @@ async fn binary_runs_under_the_lambda_runtime_api() {
     let refreshed: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
     assert_eq!(refreshed["data"]["uploadId"], upload_id);
 
+    // Its status (nothing from VOD yet), and the caller's listing (only uploads VOD reached).
+    let event: Value = serde_json::from_str(&read_fixture(&token, upload_id)).unwrap();
+    let response = runtime.invoke(event).await.unwrap();
+    assert_eq!(response["statusCode"], 200, "{response}");
+    assert_eq!(response["headers"]["x-request-id"], "apigw-uploads-get");
+    let read: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+    assert_eq!(read["data"]["status"], "waiting");
+    assert_eq!(read["data"]["uploadId"], upload_id);
+    let event: Value = serde_json::from_str(&fixture("uploads_list.json", &token)).unwrap();
+    let response = runtime.invoke(event).await.unwrap();
+    assert_eq!(response["statusCode"], 200, "{response}");
+    let listed: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        listed["data"],
+        serde_json::json!({"uploads": [], "nextCursor": null})
+    );
+    let other = upload_token(JWT_SECRET, "someone-else");
+    let event: Value = serde_json::from_str(&read_fixture(&other, upload_id)).unwrap();
+    let response = runtime.invoke(event).await.unwrap();
+    assert_eq!(response["statusCode"], 404, "{response}");
+
     // Lambda's log format controls are honoured: JSON lines on stdout, still no token. Both
     // requests' lines were written before their responses; wait until the pipe carried them.
     let stdout = eventually("both requests' log lines", || {
@@ -189,24 +297,14 @@ const CALLBACK_KEY: &str = "LambdaCallbackKey";
 
 /// An API Gateway v2 event carrying a freshly signed `callback` fixture as its body.
 fn events_fixture(name: &str, callback: &str) -> Value {
+    let body = common::signed(common::callback_fixture(callback), CALLBACK_KEY, 600);
+    events_event(name, &body)
+}
+
+/// The API Gateway v2 event `name` carrying `body`.
+fn events_event(name: &str, body: &Value) -> Value {
     use base64::Engine as _;
     let mut event: Value = serde_json::from_str(&fixture(name, "")).unwrap();
-    let mut body: Value = serde_json::from_str(
-        &std::fs::read_to_string(
-            common::root()
-                .join("tests/fixtures/callbacks")
-                .join(callback),
-        )
-        .unwrap(),
-    )
-    .unwrap();
-    let t = common::now() as i64 + 600;
-    body["T"] = t.into();
-    body["Sign"] = vodgate::vod::callback_auth::sign_for(
-        &vodgate::platform::secret::Secret::new(CALLBACK_KEY),
-        t,
-    )
-    .into();
     let text = body.to_string();
     event["body"] = if event["isBase64Encoded"] == true {
         base64::engine::general_purpose::STANDARD

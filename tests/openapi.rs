@@ -15,7 +15,10 @@ use std::sync::Mutex;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::{Spawned, callback_fixture, hs256, now, signed, upload_callback, upload_token};
+use common::{
+    Spawned, callback_fixture, hs256, now, signature_contexts, signed, upload_callback,
+    upload_events, upload_token,
+};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Value, json};
 use vodgate::ingest::sink::SqliteSink;
@@ -325,11 +328,11 @@ impl Example {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Server {
-    /// `sign` with HS256 and client allow-lists.
+    /// `sign` with HS256, client allow-lists and the uploads store the events servers keep.
     Sign,
     /// `sign` whose JWKS cannot be fetched (a closed loopback port).
     SignNoJwks,
-    /// `sign` allowing one signature per caller per hour.
+    /// `sign` allowing one signature and two reads per caller per hour, without `UPLOADS_STORE`.
     SignLimited,
     /// `events` with a callback key, on the bare path.
     Events,
@@ -527,6 +530,7 @@ fn start_servers(db: &Path) -> Vec<(Server, Spawned)> {
         listener.local_addr().unwrap().port()
     };
     let jwks_url = format!("http://127.0.0.1:{closed_port}/jwks.json");
+    // Events and uploads in one SQLite file, as the dev server keeps them.
     let sink = format!("sqlite:{}", db.display());
     let sign_common = [
         ("PORT", "0"),
@@ -543,11 +547,13 @@ fn start_servers(db: &Path) -> Vec<(Server, Spawned)> {
         ("SIGN_ALLOWED_STORAGE_REGIONS", "ap-singapore"),
         ("SIGN_MAX_CLIENT_VALIDITY_SECONDS", "86400"),
         ("SIGN_RATE_LIMIT", "off"),
+        ("UPLOADS_STORE", sink.as_str()),
     ]);
     let mut limited_env = sign_common.to_vec();
     limited_env.extend([
         ("JWT_HS256_SECRET", JWT_SECRET),
         ("SIGN_RATE_LIMIT", "1/1h"),
+        ("READ_RATE_LIMIT", "2/1h"),
     ]);
     let mut jwks_env = sign_common.to_vec();
     jwks_env.extend([
@@ -558,6 +564,7 @@ fn start_servers(db: &Path) -> Vec<(Server, Spawned)> {
     let events_env = [
         ("PORT", "0"),
         ("EVENT_SINK", sink.as_str()),
+        ("UPLOADS_STORE", sink.as_str()),
         ("VOD_CALLBACK_KEYS", SIGN_KEY),
         ("VODGATE_CONTEXT_KEY", CONTEXT_KEY),
         ("EVENT_STORE_TIMEOUT_SECONDS", "1"),
@@ -594,6 +601,7 @@ fn sign_examples() -> Vec<Example> {
     use Server::{Sign, SignLimited, SignNoJwks};
     const ROUTE: &str = "/v1/upload-signature";
     const UPLOADS: &str = "/v1/uploads";
+    const AN_UPLOAD: &str = "/v1/uploads/AAECAwQFBgcICQoLLG4VR8Gezn85";
     // Well formed, but no upload of anyone's (a v1 id is never refreshable, a random tag holds
     // for no one).
     const V1_ID: &str = "3VyyNri9Z7UR88ByPfjFyg";
@@ -620,6 +628,47 @@ fn sign_examples() -> Vec<Example> {
         ex(SignLimited, "POST", UPLOADS, 429)
             .bearer(&token)
             .reason("rate_limited"),
+        // Reads have a budget of their own (two an hour here): the signing one is spent, yet
+        // the first two reads get through to the missing store (501), then the reads wait too.
+        ex(SignLimited, "GET", AN_UPLOAD, 501)
+            .bearer(&token)
+            .reason("not_configured"),
+        ex(SignLimited, "GET", UPLOADS, 501)
+            .bearer(&token)
+            .reason("not_configured"),
+        ex(SignLimited, "GET", AN_UPLOAD, 429)
+            .bearer(&token)
+            .reason("rate_limited"),
+        ex(SignLimited, "GET", UPLOADS, 429)
+            .bearer(&token)
+            .reason("rate_limited"),
+        // Reading uploads: no one's ids are 404; the caller's listing pages; bad pages are 400
+        ex(Sign, "GET", format!("{UPLOADS}/{NO_ONES_ID}"), 404)
+            .bearer(&token)
+            .reason("not_found"),
+        ex(Sign, "GET", format!("{UPLOADS}/{V1_ID}"), 404)
+            .bearer(&token)
+            .reason("not_found"),
+        ex(Sign, "GET", AN_UPLOAD, 404)
+            .bearer(&token)
+            .reason("not_found"),
+        ex(Sign, "GET", format!("{UPLOADS}/x"), 404)
+            .bearer(&token)
+            .reason("not_found"),
+        ex(Sign, "GET", UPLOADS, 200).bearer(&token),
+        ex(Sign, "GET", format!("{UPLOADS}?limit=100&cursor="), 200).bearer(&token),
+        ex(Sign, "GET", format!("{UPLOADS}?limit=0"), 400)
+            .bearer(&token)
+            .reason("bad_request"),
+        ex(Sign, "GET", format!("{UPLOADS}?limit=101"), 400)
+            .bearer(&token)
+            .reason("bad_request"),
+        ex(Sign, "GET", format!("{UPLOADS}?cursor=bogus"), 400)
+            .bearer(&token)
+            .reason("bad_request"),
+        ex(Sign, "GET", format!("{UPLOADS}?page=2"), 400)
+            .bearer(&token)
+            .reason("bad_request"),
         // 201
         ex(Sign, "POST", UPLOADS, 201).bearer(&token),
         ex(Sign, "POST", UPLOADS, 201).bearer(&token).json(&json!({
@@ -734,7 +783,13 @@ fn sign_examples() -> Vec<Example> {
         ex(Sign, "GET", "/nope", 404).reason("not_found"),
         ex(Sign, "POST", "/v1/upload-signature/x", 404).reason("not_found"),
     ];
-    for (method, route) in [("GET", ROUTE), ("POST", ROUTE), ("POST", UPLOADS)] {
+    for (method, route) in [
+        ("GET", ROUTE),
+        ("POST", ROUTE),
+        ("POST", UPLOADS),
+        ("GET", UPLOADS),
+        ("GET", AN_UPLOAD),
+    ] {
         examples.extend([
             ex(Sign, method, route, 401).reason("missing_token"),
             ex(Sign, method, route, 401)
@@ -872,7 +927,9 @@ fn method_probes(spec: &Spec) -> Vec<Example> {
             .flat_map(|op| op["tags"].as_array().unwrap())
             .map(|t| t.as_str().unwrap())
             .collect();
-        let url = path.replace("{token}", PATH_TOKEN);
+        let url = path
+            .replace("{token}", PATH_TOKEN)
+            .replace("{uploadId}", "AAECAwQFBgcICQoLLG4VR8Gezn85");
         for method in PROBED_METHODS {
             if item.get(method.to_ascii_lowercase()).is_some() {
                 continue;
@@ -979,6 +1036,83 @@ async fn the_routers_answer_as_documented_and_every_documented_answer_happens() 
     harness
         .run(&ex(Server::Events, "POST", "/v1/vod/events", 200).json(&callback))
         .await;
+
+    // Its status: uploaded (the callback names a task flow). Only alice sees it.
+    let read =
+        |token: &str, url: String, status: u16| ex(Server::Sign, "GET", url, status).bearer(token);
+    let bob = upload_token(JWT_SECRET, "bob");
+    let uploaded = harness
+        .run(&read(&alice, format!("/v1/uploads/{upload_id}"), 200))
+        .await;
+    assert_eq!(
+        uploaded.body["data"]["status"], "uploaded",
+        "{}",
+        uploaded.body
+    );
+    harness
+        .run(&read(&bob, format!("/v1/uploads/{upload_id}"), 404).reason("not_found"))
+        .await;
+
+    // A second upload goes all the way: waiting, then VOD's NewFileUpload, the task flow's
+    // PROCESSING and FINISH (carrying the signature's sessionContext), and it is ready.
+    let created = harness
+        .run(
+            &ex(Server::Sign, "POST", "/v1/uploads", 201)
+                .bearer(&alice)
+                .json(&json!({"meta": "post_78"})),
+        )
+        .await;
+    let ready_id = created.body["data"]["uploadId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (source, session) = signature_contexts(created.body["data"]["signature"].as_str().unwrap());
+    assert!(session.is_some(), "VOD_PROCEDURE signs a task flow");
+    let waiting = harness
+        .run(&read(&alice, format!("/v1/uploads/{ready_id}"), 200))
+        .await;
+    assert_eq!(waiting.body["data"]["status"], "waiting");
+    let events = upload_events(&source, session.as_deref(), SIGN_KEY);
+    for event in [&events.uploaded, &events.processing, &events.finished] {
+        harness
+            .run(&ex(Server::Events, "POST", "/v1/vod/events", 200).json(event))
+            .await;
+    }
+    let ready = harness
+        .run(&read(&alice, format!("/v1/uploads/{ready_id}"), 200))
+        .await;
+    let upload = &ready.body["data"];
+    assert_eq!(upload["status"], "ready", "{upload}");
+    assert_eq!(upload["fileId"], events.file_id.as_str());
+    assert!(
+        !upload["outputs"].as_array().unwrap().is_empty(),
+        "{upload}"
+    );
+    // Alice's two uploads, one per page (newest updatedAt first; both may share a second).
+    let page = harness
+        .run(&read(&alice, "/v1/uploads?limit=1".to_owned(), 200))
+        .await;
+    let cursor = page.body["data"]["nextCursor"].as_str().unwrap().to_owned();
+    let next = harness
+        .run(&read(
+            &alice,
+            format!("/v1/uploads?limit=1&cursor={cursor}"),
+            200,
+        ))
+        .await;
+    assert_eq!(next.body["data"]["nextCursor"], Value::Null);
+    let mut listed = [
+        page.body["data"]["uploads"][0]["uploadId"].clone(),
+        next.body["data"]["uploads"][0]["uploadId"].clone(),
+    ];
+    listed.sort_by_key(Value::to_string);
+    let mut expected = [json!(upload_id), json!(ready_id)];
+    expected.sort_by_key(Value::to_string);
+    assert_eq!(listed, expected);
+    let bobs = harness
+        .run(&read(&bob, "/v1/uploads".to_owned(), 200))
+        .await;
+    assert_eq!(bobs.body["data"]["uploads"], json!([]));
 
     // 503: another connection holds SQLite's write lock past EVENT_STORE_TIMEOUT_SECONDS. The
     // event must be a new one: a redelivery of a stored event is found by a read, and answered

@@ -562,9 +562,10 @@ async fn only_the_owner_refreshes_and_the_meta_stays() {
                 .bearer_auth(&alice),
         )
         .await;
+    // GET lists uploads, which this server (no UPLOADS_STORE) does not keep.
     assert_eq!(
         (status, body["error"].as_str()),
-        (405, Some("method_not_allowed"))
+        (501, Some("not_configured"))
     );
     // The owner still refreshes after all that.
     let (status, _, body) = app

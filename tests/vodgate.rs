@@ -7,20 +7,52 @@ use vodgate::vod::signature::{MacCheck, inspect};
 
 const BIN: &str = env!("CARGO_BIN_EXE_vodgate");
 
-fn run(dir: &std::path::Path, args: &[&str]) -> String {
+/// What a run of the tool gave: exit code, stdout, stderr.
+struct Ran {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs the tool in `dir` with a clean environment plus `env`.
+fn run_with(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Ran {
     let output = std::process::Command::new(BIN)
         .args(args)
         .current_dir(dir)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(env.iter().copied())
         .output()
         .unwrap();
+    Ran {
+        code: output.status.code().unwrap(),
+        stdout: String::from_utf8(output.stdout).unwrap(),
+        stderr: String::from_utf8(output.stderr).unwrap(),
+    }
+}
+
+/// Runs the tool, which must succeed; its stdout.
+fn run(dir: &std::path::Path, args: &[&str]) -> String {
+    let ran = run_with(dir, args, &[]);
+    assert_eq!(ran.code, 0, "{args:?}: {}", ran.stderr);
+    ran.stdout
+}
+
+/// Runs the tool, which must fail (exit 1) saying `error: …` then `hint: …`; its stderr.
+fn run_failing(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> String {
+    let ran = run_with(dir, args, env);
+    assert_eq!(ran.code, 1, "{args:?}: {}\n{}", ran.stdout, ran.stderr);
+    let lines: Vec<&str> = ran
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error: ") || l.starts_with("hint: "))
+        .collect();
     assert!(
-        output.status.success(),
+        lines.len() == 2 && lines[0].starts_with("error: ") && lines[1].starts_with("hint: "),
         "{args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
+        ran.stderr
     );
-    String::from_utf8(output.stdout).unwrap()
+    ran.stderr
 }
 
 #[tokio::test]
@@ -70,6 +102,19 @@ async fn serves_both_functions_with_generated_dev_keys() {
     assert_eq!(status, 200, "{body}");
     let signature = body["data"]["signature"].as_str().unwrap().to_owned();
 
+    // The dev server keeps uploads (UPLOADS_STORE defaults to the dev SQLite file): the upload
+    // just signed for is the caller's, waiting.
+    let upload_id = body["data"]["uploadId"].as_str().unwrap();
+    let read = http
+        .get(format!("{base}/v1/uploads/{upload_id}"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), 200);
+    let read: serde_json::Value = serde_json::from_str(&read.text().await.unwrap()).unwrap();
+    assert_eq!(read["data"]["status"], "waiting");
+
     // `vodgate token` reads the same dev keys, so its tokens work against the running server.
     let minted = run(dir.path(), &["token", "--sub", "someone-else"]);
     let (status, _) = sign(minted.trim().to_owned()).await;
@@ -91,8 +136,15 @@ async fn serves_both_functions_with_generated_dev_keys() {
         "{report}"
     );
     assert!(report.contains("problems: none"), "{report}");
-    let report = run(dir.path(), &["inspect", &signature, "--key", "wrong"]);
-    assert!(report.contains("DOES NOT MATCH"), "{report}");
+    // A signature VOD would refuse is a problem found: exit 1, the report still printed.
+    let wrong = run_with(dir.path(), &["inspect", &signature, "--key", "wrong"], &[]);
+    assert_eq!(wrong.code, 1);
+    assert!(wrong.stdout.contains("DOES NOT MATCH"), "{}", wrong.stdout);
+    assert!(
+        wrong.stderr.contains("error: the HMAC does not match"),
+        "{}",
+        wrong.stderr
+    );
     let decoded = inspect(
         &signature,
         Some(b"vodgate-dev-placeholder-secret-key"),
@@ -134,14 +186,132 @@ async fn serves_both_functions_with_generated_dev_keys() {
 }
 
 #[test]
-fn simulate_runs_the_whole_loop_in_one_go() {
+fn simulate_shows_the_upload_move_to_ready_and_uploads_lists_it() {
     let dir = tempfile::tempdir().unwrap();
-    let report = run(dir.path(), &["simulate"]);
-    assert!(report.contains("\"sub\": \"dev-user\""), "{report}");
-    assert!(report.contains("\"meta\": \"simulated\""), "{report}");
-    let listed = run(dir.path(), &["events"]);
+    // Nothing yet: a success that says how to get something.
+    let empty = run_with(dir.path(), &["uploads"], &[]);
+    assert_eq!((empty.code, empty.stdout.as_str()), (0, ""));
     assert!(
-        listed.contains("NewFileUpload") && listed.contains("uploader=dev-user"),
+        empty.stderr.contains("hint: `vodgate simulate`"),
+        "{}",
+        empty.stderr
+    );
+
+    let report = run(dir.path(), &["simulate"]);
+    let statuses: Vec<&str> = report
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("status: "))
+        .collect();
+    assert_eq!(
+        statuses,
+        ["waiting", "uploaded", "processing", "ready"],
+        "{report}"
+    );
+    assert!(report.contains("\"meta\": \"simulated\""), "{report}");
+    assert!(report.contains("\"status\": \"ready\""), "{report}");
+    let upload_id = report
+        .lines()
+        .find_map(|l| l.strip_prefix("2. upload created: uploadId="))
+        .unwrap()
+        .to_owned();
+
+    // The events came back attributed to the dev user, NewFileUpload through sourceContext and
+    // the task flow through sessionContext.
+    let listed = run(dir.path(), &["events"]);
+    assert_eq!(listed.matches("uploader=dev-user").count(), 3, "{listed}");
+    assert!(listed.contains("NewFileUpload") && listed.contains("ProcedureStateChanged"));
+
+    let listed = run(dir.path(), &["uploads"]);
+    let line = listed.lines().find(|l| l.contains(&upload_id)).unwrap();
+    assert!(
+        line.contains(" ready ") && line.contains("owner=dev-user"),
         "{listed}"
+    );
+    let json = run(dir.path(), &["uploads", "--json"]);
+    let upload: serde_json::Value = serde_json::from_str(json.lines().next().unwrap()).unwrap();
+    assert_eq!(upload["uploadId"], upload_id.as_str());
+    assert_eq!(upload["status"], "ready");
+    assert_eq!(upload["outputs"][0]["kind"], "transcode");
+}
+
+#[test]
+fn every_command_follows_the_conventions() {
+    let dir = tempfile::tempdir().unwrap();
+    // --help describes every argument of every command.
+    for command in [
+        &["--help"][..],
+        &["serve", "--help"],
+        &["token", "--help"],
+        &["inspect", "--help"],
+        &["events", "--help"],
+        &["uploads", "--help"],
+        &["callback", "--help"],
+        &["simulate", "--help"],
+        &["pull", "--help"],
+        &["vod-config", "--help"],
+        &["vod-config", "set", "--help"],
+    ] {
+        let help = run(dir.path(), command);
+        for line in help.lines().map(str::trim) {
+            if line.starts_with('-') || line.starts_with('<') {
+                let description = line.split("  ").skip(1).collect::<String>();
+                assert!(
+                    !description.trim().is_empty(),
+                    "{command:?}: {line:?} undescribed"
+                );
+            }
+        }
+    }
+    // Usage errors: 2, with clap's usage line.
+    for args in [
+        &["uploads", "--bogus"][..],
+        &["simulate", "extra"],
+        &["no-such-command"],
+    ] {
+        let ran = run_with(dir.path(), args, &[]);
+        assert_eq!(ran.code, 2, "{args:?}: {}", ran.stderr);
+        assert!(ran.stderr.contains("Usage:"), "{args:?}: {}", ran.stderr);
+    }
+    // Failures: 1, `error:` then `hint:`.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{closed}");
+    let said = run_failing(dir.path(), &["simulate", "--url", &url], &[]);
+    assert!(said.contains("error: cannot reach"), "{said}");
+    let said = run_failing(
+        dir.path(),
+        &["uploads"],
+        &[("UPLOADS_STORE", "dynamodb:vodgate-uploads")],
+    );
+    assert!(said.contains("reads only a local sqlite: store"), "{said}");
+    let said = run_failing(dir.path(), &["uploads"], &[("UPLOADS_STORE", "redis:x")]);
+    assert!(said.contains("UPLOADS_STORE"), "{said}");
+    let said = run_failing(dir.path(), &["pull", "--once"], &[]);
+    assert!(said.contains("VOD_SECRET_ID"), "{said}");
+}
+
+#[tokio::test]
+async fn simulate_against_a_server_that_keeps_no_uploads_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    // The dev server, told to keep no uploads: creating works, reading is 501.
+    let mut server = Spawned::start_in(
+        BIN,
+        &["serve", "--port", "0"],
+        &[("UPLOADS_STORE", "")],
+        Some(dir.path()),
+    );
+    let base = server.wait_listening();
+    let said = tokio::task::spawn_blocking({
+        let dir = dir.path().to_owned();
+        move || run_failing(&dir, &["simulate", "--url", &base], &[])
+    })
+    .await
+    .unwrap();
+    assert!(
+        said.contains("501") && said.contains("UPLOADS_STORE"),
+        "{said}"
     );
 }

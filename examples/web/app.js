@@ -16,19 +16,19 @@ if (params.has("token")) {
   history.replaceState(null, "", location.pathname);
 }
 
-// Ask vodgate something on the user's behalf; vodgate's envelope is
-// {code:0, message:"ok", data:{…}} or {code:<status>, error, message}.
+// Ask vodgate something on the user's behalf: POST `body` to `path`, or GET `path` without one.
+// vodgate's envelope is {code:0, message:"ok", data:{…}} or {code:<status>, error, message}; an
+// error keeps its stable `error` reason as `err.reason`.
 async function vodgate(path, body) {
   const base = $("base").value.trim().replace(/\/+$/, "");
+  const headers = { Authorization: `Bearer ${$("token").value.trim()}` };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
   let res;
   try {
     res = await fetch(`${base}${path}`, {
-      method: "POST",
-      headers: {
-        Authorization: `Bearer ${$("token").value.trim()}`,
-        "Content-Type": "application/json",
-      },
-      body: JSON.stringify(body),
+      method: body === undefined ? "GET" : "POST",
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch (err) {
     // fetch rejects only when no HTTP answer arrived: server down, or CORS refused this origin.
@@ -36,9 +36,43 @@ async function vodgate(path, body) {
   }
   const answer = await res.json().catch(() => null);
   if (!answer) throw new Error(`HTTP ${res.status} from ${base}: not a vodgate JSON answer`);
-  if (answer.code !== 0) throw new Error(`${answer.error}: ${answer.message}`);
+  if (answer.code !== 0) throw Object.assign(new Error(`${answer.error}: ${answer.message}`), { reason: answer.error });
   return answer.data;
 }
+
+// Is the video ready? After the upload, VOD processes the file and tells vodgate's events
+// function; GET /v1/uploads/{uploadId} answers the upload's status: waiting → uploaded →
+// processing → ready (or failed). Poll it every few seconds until it settles; vodgate gives
+// reads a budget of their own, so polling never costs the uploads' signatures.
+const SETTLED = ["ready", "failed", "deleted"];
+async function watchStatus(uploadId, { everyMs = 3000, forMs = 15 * 60 * 1000 } = {}) {
+  const until = Date.now() + forMs;
+  let shown = null;
+  for (;;) {
+    const upload = await vodgate(`/v1/uploads/${encodeURIComponent(uploadId)}`);
+    if (upload.status !== shown) {
+      shown = upload.status;
+      showStatus(upload);
+    }
+    if (SETTLED.includes(upload.status) || Date.now() > until) return upload;
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}
+
+// Page plumbing: the upload's status, and where to play it once ready.
+function showStatus(upload) {
+  const play = upload.outputs.find((o) => o.kind === "adaptiveStreaming") ?? upload.outputs[0];
+  const lines = [`${upload.uploadId}: ${upload.status}`];
+  if (upload.fileId) lines.push(`fileId ${upload.fileId}`);
+  if (upload.status === "ready") lines.push(`play: ${play?.url ?? upload.media?.url ?? "(no URL yet)"}`);
+  if (upload.error) lines.push(`error ${upload.error.code}: ${upload.error.message}`);
+  if (upload.review) lines.push(`review: ${upload.review.suggestion} ${upload.review.labels.join(", ")}`);
+  $("status").textContent = lines.join("\n");
+  log(`status: ${upload.status}`); // demo only
+}
+
+// The last upload this page created, for the "Status" button.
+let lastUploadId = null;
 
 // Create one upload, and the getSignature() for it.
 //
@@ -53,6 +87,7 @@ async function vodgate(path, body) {
 async function createUpload() {
   const meta = $("meta").value.trim();
   const upload = await vodgate("/v1/uploads", meta ? { meta } : {});
+  lastUploadId = upload.uploadId;
   log(`upload created: uploadId ${upload.uploadId}`); // demo only
   let unused = upload.signature;
   async function getSignature() {
@@ -75,7 +110,7 @@ $("upload").addEventListener("click", async () => {
     // One TcVod per upload, so its getSignature always names this upload. The SDK also posts
     // upload statistics to Tencent (file name, size, timings); add `allowReport: false` to turn
     // that off. Offline, those posts show as "Network Error" in the console.
-    const { getSignature } = await createUpload();
+    const { uploadId, getSignature } = await createUpload();
     const tcVod = new TcVod({ getSignature });
     const uploader = tcVod.upload({ mediaFile });
     let shown = -1;
@@ -85,11 +120,29 @@ $("upload").addEventListener("click", async () => {
     });
     const result = await uploader.done();
     log(`done: fileId ${result.fileId}${result.video ? `, url ${result.video.url}` : ""}`);
+    // Uploaded is not playable yet: wait for VOD's processing to finish.
+    try {
+      await watchStatus(uploadId);
+    } catch (err) {
+      log(err.reason === "not_configured"
+        ? "this vodgate keeps no upload status (UPLOADS_STORE is not set); its events still tell"
+        : `status unavailable: ${err.message}`);
+    }
   } catch (err) {
     // getSignature's errors come through unchanged; VOD's refusals carry VOD's code and message.
     log(`upload failed: ${err.code !== undefined ? `[${err.code}] ` : ""}${err.message}`);
   } finally {
     $("upload").disabled = false;
+  }
+});
+
+// Read the last upload's status once (e.g. after "Get signature only": waiting).
+$("status-once").addEventListener("click", async () => {
+  if (!lastUploadId) return log("create an upload first");
+  try {
+    showStatus(await vodgate(`/v1/uploads/${encodeURIComponent(lastUploadId)}`));
+  } catch (err) {
+    log(`status failed: ${err.message}`);
   }
 });
 

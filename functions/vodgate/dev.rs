@@ -93,13 +93,15 @@ impl DevKeys {
 }
 
 /// A `NewFileUpload` callback as VOD sends it for a client upload whose signature carried
-/// `source_context`, signed with `callback_key` and expiring ten minutes from `now`.
+/// `source_context`, about `file_id`, naming the task flow `procedure_task_id` starts (none when
+/// empty), signed with `callback_key` and expiring ten minutes from `now`.
 pub fn sample_upload_callback(
     source_context: &str,
+    file_id: &str,
+    procedure_task_id: &str,
     callback_key: &Secret,
     now: i64,
 ) -> serde_json::Value {
-    let file_id = format!("52858907842{:08}", rand::random::<u32>() % 100_000_000);
     let t = now + 600;
     serde_json::json!({
         "EventType": "NewFileUpload",
@@ -114,8 +116,57 @@ pub fn sample_upload_callback(
                 "MediaUrl": format!("https://1500000001.vod2.myqcloud.com/simulated/{file_id}/v.mp4"),
                 "SourceInfo": { "SourceType": "Upload", "SourceContext": source_context }
             },
+            "ProcedureTaskId": procedure_task_id,
             "MetaData": { "Size": 7_700_180, "Duration": 60, "Width": 640, "Height": 480 }
         },
+        "Sign": vodgate::vod::callback_auth::sign_for(callback_key, t),
+        "T": t
+    })
+}
+
+/// A task flow's `ProcedureStateChanged` callback as VOD sends it: `PROCESSING`, or a `FINISH`
+/// that went well (one successful transcode). It carries `session_context` when the signature
+/// did (VOD echoes it only then), and is signed like [`sample_upload_callback`].
+pub fn sample_task_flow_callback(
+    status: &str,
+    task_id: &str,
+    file_id: &str,
+    session_context: Option<&str>,
+    callback_key: &Secret,
+    now: i64,
+) -> serde_json::Value {
+    let t = now + 600;
+    let transcode = if status == "FINISH" {
+        serde_json::json!({
+            "Status": "SUCCESS", "ErrCode": 0, "ErrCodeExt": "", "Message": "SUCCESS",
+            "Input": { "Definition": 100030 },
+            "Output": {
+                "Url": format!("https://1500000001.vod2.myqcloud.com/simulated/{file_id}/v.f100030.mp4"),
+                "Definition": 100030, "Size": 4_189_073, "Duration": 60.0,
+                "Width": 1280, "Height": 720, "Bitrate": 552_218
+            }
+        })
+    } else {
+        serde_json::json!({
+            "Status": "PROCESSING", "ErrCode": 0, "Message": "", "Input": { "Definition": 100030 }
+        })
+    };
+    let mut event = serde_json::json!({
+        "TaskId": task_id,
+        "Status": status,
+        "ErrCode": 0,
+        "Message": "",
+        "FileId": file_id,
+        "FileName": "simulated.mp4",
+        "MediaProcessResultSet": [{ "Type": "Transcode", "TranscodeTask": transcode }],
+        "TasksNotifyMode": "Change"
+    });
+    if let Some(context) = session_context {
+        event["SessionContext"] = context.into();
+    }
+    serde_json::json!({
+        "EventType": "ProcedureStateChanged",
+        "ProcedureStateChangeEvent": event,
         "Sign": vodgate::vod::callback_auth::sign_for(callback_key, t),
         "T": t
     })

@@ -5,8 +5,10 @@
 //! given), which is usually the whole diagnosis.
 
 use vodgate::vod::signature::{self, MacCheck};
+use vodgate::web::serve::BoxError;
 
 use crate::dev;
+use crate::failure::Failure;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -17,7 +19,9 @@ pub struct Args {
     key: Option<String>,
 }
 
-pub fn run(args: &Args) {
+/// Prints the report; a signature VOD would refuse (a problem, or an HMAC that does not match the
+/// given key) is a failure, so scripts can tell.
+pub fn run(args: &Args) -> Result<(), BoxError> {
     let report = signature::inspect(
         &args.signature,
         args.key.as_deref().map(str::as_bytes),
@@ -41,5 +45,16 @@ pub fn run(args: &Args) {
         for problem in &report.problems {
             println!("  - {problem}");
         }
+    }
+    match (report.mac, report.problems.len()) {
+        (MacCheck::Invalid, _) => Err(Failure::new("the HMAC does not match the given key")
+            .hint("check --key (or VOD_SECRET_KEY) is the SecretKey the sign function used")
+            .into()),
+        (_, 0) => Ok(()),
+        (_, n) => Err(Failure::new(format!(
+            "VOD would refuse this signature: {n} problem(s) above"
+        ))
+        .hint("fix what the problems name in the sign function's configuration, then sign again")
+        .into()),
     }
 }

@@ -8,7 +8,9 @@
 //! whole upload's round trip; `pull` and `vod-config` reach the real VOD account.
 //!
 //! Each command lives in its own module, with its arguments beside the code that reads them; this
-//! file only parses the command line and dispatches.
+//! file only parses the command line and dispatches. Every command ends the same way (see
+//! `failure`): exit 0 on success, 1 when it failed or found a problem (`error: …`, then `hint: …`
+//! when there is something to do), 2 on a usage error; `--help` describes every argument.
 
 #![forbid(unsafe_code)]
 
@@ -21,11 +23,13 @@ use vodgate::web::serve::BoxError;
 mod callback;
 mod dev;
 mod events;
+mod failure;
 mod inspect;
 mod pull;
 mod serve;
 mod simulate;
 mod token;
+mod uploads;
 mod vod_config;
 
 #[derive(Parser)]
@@ -48,11 +52,14 @@ enum Command {
     Inspect(inspect::Args),
     /// List the events stored in the local SQLite sink.
     Events(events::Args),
+    /// List the uploads in the local SQLite uploads store, newest first, with their status.
+    Uploads(uploads::Args),
     /// Post a callback body (e.g. tests/fixtures/callbacks/*.json) to a running vodgate, with a
     /// fresh Sign/T from the callback key, as VOD would send it.
     Callback(callback::Args),
-    /// Mint a token, get a signature, post the NewFileUpload callback VOD would send for it, and
-    /// show the stored event attributed to the dev user.
+    /// Create an upload, post the callbacks VOD would send for it (NewFileUpload, then its task
+    /// flow's PROCESSING and FINISH) and show its status after each: waiting, uploaded,
+    /// processing, ready.
     Simulate(simulate::Args),
     /// Pull events from VOD's reliable-callback queue (Mode=PULL) into EVENT_SINK (by default
     /// the local store `vodgate serve` uses), confirming each only once stored.
@@ -69,7 +76,7 @@ async fn main() -> ExitCode {
     let command = cli
         .command
         .unwrap_or_else(|| Command::Serve(serve::Args::default()));
-    vodgate::web::serve::main(command.run(env)).await
+    failure::exit(command.run(env).await)
 }
 
 impl Command {
@@ -78,11 +85,9 @@ impl Command {
         match self {
             Self::Serve(args) => serve::run(args, &env).await,
             Self::Token(args) => token::run(args, &env),
-            Self::Inspect(args) => {
-                inspect::run(&args);
-                Ok(())
-            }
+            Self::Inspect(args) => inspect::run(&args),
             Self::Events(args) => events::run(args, &env).await,
+            Self::Uploads(args) => uploads::run(args, &env).await,
             Self::Callback(args) => callback::run(args, &env).await,
             Self::Simulate(args) => simulate::run(args, &env, &keys).await,
             Self::Pull(args) => pull::run(args, &env).await,

@@ -9,6 +9,7 @@ use vodgate::pull::Puller;
 use vodgate::web::serve::BoxError;
 
 use crate::dev;
+use crate::failure::Failure;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -19,17 +20,22 @@ pub struct Args {
 
 pub async fn run(args: Args, env: &Env) -> Result<(), BoxError> {
     if dev::uses_placeholder_credentials(env) {
-        return Err("VOD_SECRET_ID/VOD_SECRET_KEY are not set: export your Tencent Cloud API key pair to call VOD".into());
+        return Err(Failure::new(
+            "VOD_SECRET_ID/VOD_SECRET_KEY are not set: pulling calls the real VOD API",
+        )
+        .hint("export your Tencent Cloud API key pair as VOD_SECRET_ID and VOD_SECRET_KEY")
+        .into());
     }
     let puller = Puller::from_env(env).await?;
     if args.once {
         let report = puller.drain().await?;
         println!("{}", report.to_json());
         if report.failed + report.rejected > 0 {
-            return Err(format!(
-                "{} events were not stored; VOD delivers them again in 30 s",
+            return Err(Failure::new(format!(
+                "{} events were not stored",
                 report.failed + report.rejected
-            )
+            ))
+            .hint("VOD delivers them again in 30 s: run `vodgate pull --once` again then")
             .into());
         }
         return Ok(());

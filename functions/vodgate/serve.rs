@@ -57,7 +57,9 @@ pub async fn run(args: Args, env: &Env) -> Result<(), BoxError> {
          \x20 export TOKEN={token}\n\n\
          try:\n\
          \x20 curl -s -X POST -H \"Authorization: Bearer $TOKEN\" http://{addr}{route}\n\
-         \x20 vodgate simulate --url http://{addr}   # a whole upload round trip\n\
+         \x20 curl -s -H \"Authorization: Bearer $TOKEN\" http://{addr}{route}   # your uploads\n\
+         \x20 vodgate simulate --url http://{addr}   # an upload from waiting to ready\n\
+         \x20 vodgate uploads                        # every local upload and its status\n\
          \x20 vodgate events --follow                # what the events function stored\n",
         sub = dev::DEV_SUB,
         route = sign::UPLOADS_ROUTE,

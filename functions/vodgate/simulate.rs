@@ -1,12 +1,20 @@
-//! `vodgate simulate`: one upload's whole round trip, without uploading anything.
+//! `vodgate simulate`: one upload's whole life, without uploading anything.
 //!
-//! Attribution is the part of vodgate that is hardest to see: the uploader is sealed into the
-//! signature's `sourceContext`, travels through VOD, and comes back in the callback. This plays
-//! VOD's part (it posts the `NewFileUpload` callback VOD would send for the signature just issued)
-//! and prints each step, so the chain can be watched end to end on one machine.
+//! What an app wants to see is an upload going `waiting → uploaded → processing → ready`, and
+//! that needs VOD's events, attributed to the upload. This plays VOD's part: it creates an upload
+//! (`POST /v1/uploads`), then posts the callbacks VOD would send for it (`NewFileUpload` echoing
+//! the signature's `sourceContext` and naming a task flow, then that flow's `PROCESSING` and
+//! `FINISH` echoing its `sessionContext`), signed with the dev callback key, and after each one
+//! prints the status `GET /v1/uploads/{uploadId}` answers. So attribution and the upload's state
+//! can be watched end to end on one machine.
+//!
+//! A private server (the default) signs a task flow (`VOD_PROCEDURE`, unless one is set), so the
+//! signature carries a `sessionContext`; a server given with `--url` may not, and then the flow's
+//! events are tied to the upload by its `FileId` and `ProcedureTaskId`, as VOD's would be.
 
 use std::net::Ipv4Addr;
 
+use serde_json::Value;
 use tokio::net::TcpListener;
 use vodgate::platform::config::Env;
 use vodgate::vod::signature;
@@ -14,92 +22,219 @@ use vodgate::web::serve::BoxError;
 use vodgate::{push, sign};
 
 use crate::dev::{self, DevKeys};
-use crate::{events, serve, token};
+use crate::failure::Failure;
+use crate::{serve, token};
+
+/// The task flow a private server signs, so its signatures carry a `sessionContext`.
+const SIMULATED_PROCEDURE: &str = "SimulatedFlow";
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// A running vodgate to use; by default a private one is started for the run.
+    /// A running vodgate to use (e.g. http://127.0.0.1:8080); by default a private one is
+    /// started for the run. It must accept the dev keys and keep uploads (UPLOADS_STORE).
     #[arg(long)]
     url: Option<String>,
+}
+
+/// The dev server the run talks to, and how to reach it.
+struct Run {
+    base: String,
+    http: reqwest::Client,
+    token: String,
 }
 
 pub async fn run(args: Args, env: &Env, keys: &DevKeys) -> Result<(), BoxError> {
     let base = match args.url {
         Some(url) => url.trim_end_matches('/').to_owned(),
         None => {
-            let app = serve::dev_app(env).await?;
+            let mut env = env.clone();
+            env.set_default("VOD_PROCEDURE", SIMULATED_PROCEDURE);
+            let app = serve::dev_app(&env).await?;
             let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
             let addr = listener.local_addr()?;
             tokio::spawn(async move { axum::serve(listener, app).await });
             format!("http://{addr}")
         }
     };
-    let http = reqwest::Client::new();
-
-    let token = token::mint(env, dev::DEV_SUB, None, 600)?;
+    let run = Run {
+        http: reqwest::Client::new(),
+        token: token::mint(env, dev::DEV_SUB, None, 600)?,
+        base,
+    };
     println!(
         "1. token for sub={} (HS256, scope vod:upload)",
         dev::DEV_SUB
     );
-    let response = http
-        .post(format!("{base}{}", sign::ROUTE))
-        .bearer_auth(&token)
-        .body(r#"{"meta":"simulated"}"#)
-        .send()
-        .await?;
-    let status = response.status();
-    let body: serde_json::Value = serde_json::from_str(&response.text().await?)?;
-    if !status.is_success() {
-        return Err(format!("signature request failed: {status} {body}").into());
-    }
-    let signature = body["data"]["signature"].as_str().unwrap_or_default();
-    let report = signature::inspect(signature, None, dev::unix_now());
-    let source_context = report
-        .params
-        .iter()
-        .find(|(k, _)| k == "sourceContext")
-        .map(|(_, v)| v.clone())
-        .ok_or("the signature carries no sourceContext")?;
-    println!(
-        "2. signature issued: uploadId={} sourceContext={source_context}",
-        body["data"]["uploadId"].as_str().unwrap_or_default()
-    );
 
-    let callback = dev::sample_upload_callback(
-        &source_context,
-        &keys.callback_key(),
-        i64::try_from(dev::unix_now()).unwrap_or(i64::MAX),
-    );
-    let file_id = callback["FileUploadEvent"]["FileId"].clone();
-    let response = http
-        .post(format!("{base}{}", push::ROUTE))
-        .body(callback.to_string())
-        .send()
+    let created = run
+        .call(
+            reqwest::Method::POST,
+            sign::UPLOADS_ROUTE,
+            Some(r#"{"meta":"simulated"}"#),
+        )
         .await?;
-    let status = response.status();
-    let text = response.text().await?;
-    if !status.is_success() {
-        return Err(format!("callback was refused: {status} {text}").into());
-    }
-    println!(
-        "3. NewFileUpload callback for FileId {file_id} posted, signed with the dev SignKey: {status} {text}"
-    );
+    let upload_id = text(&created["uploadId"]);
+    let report = signature::inspect(&text(&created["signature"]), None, dev::unix_now());
+    let param = |name: &str| {
+        report
+            .params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    let source_context = param("sourceContext")
+        .ok_or_else(|| Failure::new("the signature carries no sourceContext"))?;
+    let session_context = param("sessionContext");
+    println!("2. upload created: uploadId={upload_id}\n   sourceContext={source_context}");
+    run.expect(&upload_id, "waiting").await?;
 
-    let sink = events::local_store(env).await?;
-    let stored = sink
-        .list(0, 1_000_000)?
-        .into_iter()
-        .rev()
-        .find(|e| e.file_id.as_deref() == file_id.as_str())
-        .ok_or(
-            "the event is not in the local store (is --url a server with another EVENT_SINK?)",
-        )?;
-    let envelope: serde_json::Value = serde_json::from_str(&stored.envelope)?;
+    let now = i64::try_from(dev::unix_now()).unwrap_or(i64::MAX);
+    let file_id = format!("52858907842{:08}", rand::random::<u32>() % 100_000_000);
+    let task_id = format!("1500000001-procedurev2-{:020x}", rand::random::<u64>());
+    let key = keys.callback_key();
+    let steps = [
+        (
+            "3. NewFileUpload (the file is in VOD, a task flow will run)",
+            dev::sample_upload_callback(&source_context, &file_id, &task_id, &key, now),
+            "uploaded",
+        ),
+        (
+            "4. ProcedureStateChanged PROCESSING (the upload's task flow started)",
+            dev::sample_task_flow_callback(
+                "PROCESSING",
+                &task_id,
+                &file_id,
+                session_context.as_deref(),
+                &key,
+                now,
+            ),
+            "processing",
+        ),
+        (
+            "5. ProcedureStateChanged FINISH (every sub-task SUCCESS)",
+            dev::sample_task_flow_callback(
+                "FINISH",
+                &task_id,
+                &file_id,
+                session_context.as_deref(),
+                &key,
+                now,
+            ),
+            "ready",
+        ),
+    ];
+    for (what, callback, status) in steps {
+        run.post_callback(&callback).await?;
+        println!("{what}: posted for FileId {file_id}, signed with the dev SignKey");
+        run.expect(&upload_id, status).await?;
+    }
+
+    let upload = run
+        .call(
+            reqwest::Method::GET,
+            &format!("{}/{upload_id}", sign::UPLOADS_ROUTE),
+            None,
+        )
+        .await?;
     println!(
-        "4. stored as {} and attributed to {}:\n{}",
-        stored.id,
-        envelope["uploader"],
-        serde_json::to_string_pretty(&envelope)?
+        "6. GET {}/{upload_id}:\n{}\n\n`vodgate events` shows the stored events, attributed to {}; \
+         `vodgate uploads` lists the upload.",
+        sign::UPLOADS_ROUTE,
+        serde_json::to_string_pretty(&upload)?,
+        dev::DEV_SUB
     );
     Ok(())
+}
+
+impl Run {
+    /// `data` of a successful answer to an authenticated request.
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&'static str>,
+    ) -> Result<Value, BoxError> {
+        let url = format!("{}{path}", self.base);
+        let mut request = self
+            .http
+            .request(method.clone(), &url)
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.body(body);
+        }
+        let response = request.send().await.map_err(|e| {
+            Failure::new(format!("cannot reach {}: {e}", self.base))
+                .hint("start vodgate (`vodgate serve`) or leave out --url to use a private one")
+        })?;
+        let status = response.status();
+        let answer: Value = serde_json::from_str(&response.text().await?)
+            .map_err(|_| Failure::new(format!("{method} {url}: {status}, not a vodgate answer")))?;
+        if status.is_success() {
+            return Ok(answer["data"].clone());
+        }
+        let failure = Failure::new(format!("{method} {path}: {status} {answer}"));
+        Err(match answer["error"].as_str() {
+            Some("not_configured") => failure.hint(
+                "that server keeps no uploads: start it with UPLOADS_STORE (`vodgate serve` \
+                 sets it), or leave out --url",
+            ),
+            Some("invalid_token" | "missing_token") => failure.hint(
+                "that server does not take the dev token: run vodgate from the directory whose \
+                 .vodgate/ the server uses, or leave out --url",
+            ),
+            _ => failure,
+        }
+        .into())
+    }
+
+    /// Posts `callback` to the events route, as VOD would.
+    async fn post_callback(&self, callback: &Value) -> Result<(), BoxError> {
+        let response = self
+            .http
+            .post(format!("{}{}", self.base, push::ROUTE))
+            .body(callback.to_string())
+            .send()
+            .await?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        Err(Failure::new(format!(
+            "the callback was refused: {status} {}",
+            response.text().await?
+        ))
+        .hint(
+            "the server must take the dev SignKey (VOD_CALLBACK_KEYS of .vodgate/dev-keys.json) \
+             on its events route; leave out --url to use a private one",
+        )
+        .into())
+    }
+
+    /// Reads the upload and checks its status is `expected`.
+    async fn expect(&self, upload_id: &str, expected: &str) -> Result<(), BoxError> {
+        let upload = self
+            .call(
+                reqwest::Method::GET,
+                &format!("{}/{upload_id}", sign::UPLOADS_ROUTE),
+                None,
+            )
+            .await?;
+        let status = text(&upload["status"]);
+        println!("   status: {status}");
+        if status == expected {
+            return Ok(());
+        }
+        Err(Failure::new(format!(
+            "the upload is {status}, expected {expected}"
+        ))
+        .hint(
+            "the server's events function must share its UPLOADS_STORE with sign and take the \
+             dev keys; leave out --url to use a private one",
+        )
+        .into())
+    }
+}
+
+fn text(value: &Value) -> String {
+    value.as_str().unwrap_or_default().to_owned()
 }

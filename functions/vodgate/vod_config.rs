@@ -13,6 +13,8 @@ use vodgate::vod::api::{EventConfig, EventConfigChange, Mode, Switch};
 use vodgate::vod::callback_auth::CallbackKeys;
 use vodgate::web::serve::BoxError;
 
+use crate::failure::Failure;
+
 #[derive(clap::Args)]
 pub struct Args {
     #[command(subcommand)]
@@ -115,9 +117,10 @@ impl SetArgs {
         }
         let sign_key = if self.sign_key {
             // The same rule the events function holds SignKeys to (letters and digits, ≤ 32).
-            let list = keys
-                .list("VOD_CALLBACK_KEYS")?
-                .ok_or("--sign-key: VOD_CALLBACK_KEYS is not set")?;
+            let list = keys.list("VOD_CALLBACK_KEYS")?.ok_or_else(|| {
+                Failure::new("--sign-key: VOD_CALLBACK_KEYS is not set")
+                    .hint("export VOD_CALLBACK_KEYS=<the SignKey> (letters and digits, ≤ 32)")
+            })?;
             CallbackKeys::new(Some(list.clone()), None)
                 .map_err(|e| format!("VOD_CALLBACK_KEYS: {e}"))?;
             Some(list.current().clone())
@@ -133,7 +136,11 @@ impl SetArgs {
             sign_key,
         };
         if change.is_empty() {
-            return Err("nothing to change: give --mode, --url, --sign-key or a switch".into());
+            return Err(Failure::new("nothing to change")
+                .hint(
+                    "give --mode, --url, --sign-key or a switch (`vodgate vod-config set --help`)",
+                )
+                .into());
         }
         Ok(change)
     }

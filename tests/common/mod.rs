@@ -296,6 +296,66 @@ pub fn upload_callback(source_context: &str, key: &str) -> serde_json::Value {
     signed(body, key, 600)
 }
 
+/// The `sourceContext` and (when a procedure was signed) `sessionContext` a signature carries.
+pub fn signature_contexts(signature: &str) -> (String, Option<String>) {
+    let report = vodgate::vod::signature::inspect(signature, None, now());
+    let param = |name: &str| {
+        report
+            .params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    (
+        param("sourceContext").expect("every signature carries sourceContext"),
+        param("sessionContext"),
+    )
+}
+
+/// The events VOD sends for one upload with a task flow, about one fresh `FileId` and flow,
+/// each signed for callback key `key`: `NewFileUpload` echoing `source_context` and naming the
+/// flow in `ProcedureTaskId`, then the flow's `PROCESSING` and its successful `FINISH`, both
+/// echoing `session_context` (absent when the signature carried none, as VOD sends them then).
+pub struct UploadEvents {
+    pub file_id: String,
+    pub uploaded: serde_json::Value,
+    pub processing: serde_json::Value,
+    pub finished: serde_json::Value,
+}
+
+pub fn upload_events(
+    source_context: &str,
+    session_context: Option<&str>,
+    key: &str,
+) -> UploadEvents {
+    let file_id = format!("52858907842{:08}", rand::random::<u32>() % 100_000_000);
+    let task_id = format!("1500000001-procedurev2-{:020x}", rand::random::<u64>());
+    let mut uploaded = callback_fixture("new_file_upload.json");
+    let event = &mut uploaded["FileUploadEvent"];
+    event["FileId"] = file_id.clone().into();
+    event["ProcedureTaskId"] = task_id.clone().into();
+    event["MediaBasicInfo"]["SourceInfo"]["SourceContext"] = source_context.into();
+    let flow = |fixture: &str| {
+        let mut body = callback_fixture(fixture);
+        let event = &mut body["ProcedureStateChangeEvent"];
+        event["TaskId"] = task_id.clone().into();
+        event["FileId"] = file_id.clone().into();
+        match session_context {
+            Some(context) => event["SessionContext"] = context.into(),
+            None => {
+                event.as_object_mut().unwrap().remove("SessionContext");
+            }
+        }
+        signed(body, key, 600)
+    };
+    UploadEvents {
+        processing: flow("procedure_change_processing.json"),
+        finished: flow("procedure_finish_ready.json"),
+        uploaded: signed(uploaded, key, 600),
+        file_id,
+    }
+}
+
 /// Creates the events table as template.yaml does: key `id` (S), on-demand.
 pub async fn create_events_table(client: &aws_sdk_dynamodb::Client, table: &str) {
     use aws_sdk_dynamodb::types::{

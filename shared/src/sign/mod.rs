@@ -13,24 +13,30 @@
 //! signature before every step of one upload, so a refresh must name the same upload each time;
 //! the id proves its owner by itself ([`Upload::verify`]), so no store is consulted on this path.
 //! Both routes spend the rate limit and the quota alike: each answer is a signature.
+//!
+//! Two routes read what the events function recorded about uploads ([`uploads`]):
+//! `GET /v1/uploads/{uploadId}` and `GET /v1/uploads`. They authenticate the same way but spend
+//! a budget of their own, and need `UPLOADS_STORE` (without it they answer `501`).
 
 pub(crate) mod policy;
 pub(crate) mod quota;
 pub mod rate_limit;
+mod uploads;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Serialize;
 use tokio::time::Instant;
 
 use crate::attribution::{Upload, UploadIdError};
-use crate::auth::jwt::{AuthError, Hs256Keys, JwtSettings, JwtVerifier};
+use crate::auth::jwt::{AuthError, Caller, Hs256Keys, JwtSettings, JwtVerifier};
+use crate::ingest::uploads::{UploadsError, UploadsStore};
 use crate::platform::config::{ConfigError, Env};
 use crate::platform::keys::{KeySet, Keys, SecretsManager, StartError};
 use crate::platform::secret::{Secret, SecretList};
@@ -43,8 +49,10 @@ use crate::web::{ApiError, CallerSub, Cors};
 
 /// The signature route.
 pub const ROUTE: &str = "/v1/upload-signature";
-/// The uploads route: `POST` creates an upload.
+/// The uploads route: `POST` creates an upload, `GET` lists the caller's.
 pub const UPLOADS_ROUTE: &str = "/v1/uploads";
+/// One upload: `GET` reads its status.
+pub const UPLOAD_ROUTE: &str = "/v1/uploads/{uploadId}";
 /// Sign requests are a few parameters; anything bigger is not a sign request.
 pub(crate) const MAX_BODY_BYTES: usize = 16 * 1024;
 /// Shortest HS256 secret accepted: shorter keys fall to offline guessing.
@@ -107,6 +115,10 @@ pub struct SignState {
     policy: UploadPolicy,
     limiter: Option<RateLimiter>,
     quota: Option<SignQuota>,
+    /// The budget of reads (`READ_RATE_LIMIT`), apart from the signing one.
+    read_limiter: Option<RateLimiter>,
+    /// What the events function records about uploads (`UPLOADS_STORE`); read only.
+    uploads: Option<UploadsStore>,
 }
 
 impl SignState {
@@ -116,7 +128,12 @@ impl SignState {
             .map_err(|e| ConfigError::invalid(e.var(), e.to_string()))?;
         let policy = UploadPolicy::from_env(env)?;
         let limiter = RateLimit::from_env(env)?.limiter();
+        let read_limiter = RateLimit::reads_from_env(env)?.limiter();
         let quota = SignQuota::from_env(env).await?;
+        let uploads = UploadsStore::from_env(env).await?;
+        if let Some(uploads) = &uploads {
+            tracing::info!(uploads = %uploads.describe(), "uploads store ready (read only)");
+        }
         let source = SecretsManager::from_env(env).await?;
         let (keys, ()) = tokio::join!(
             Keys::load(env, source, SignKeys::derive),
@@ -136,7 +153,25 @@ impl SignState {
             policy,
             limiter,
             quota,
+            read_limiter,
+            uploads,
         }))
+    }
+
+    /// The current keys and the caller the bearer token in `headers` proves.
+    async fn authenticate(
+        &self,
+        headers: &HeaderMap,
+    ) -> Result<(Arc<SignKeys>, Caller), SignError> {
+        let authorization = headers
+            .get(header::AUTHORIZATION)
+            .map(|v| v.to_str().unwrap_or("\u{fffd}"));
+        let keys = self.keys.current().await;
+        let caller = self
+            .verifier
+            .verify(authorization, keys.hs256.as_ref())
+            .await?;
+        Ok((keys, caller))
     }
 }
 
@@ -158,11 +193,16 @@ fn jwt_settings(env: &Env) -> Result<JwtSettings, ConfigError> {
     })
 }
 
-/// The `sign` routes: `GET|POST /v1/upload-signature` and `POST /v1/uploads`.
+/// The `sign` routes: `GET|POST /v1/upload-signature`, `POST|GET /v1/uploads` and
+/// `GET /v1/uploads/{uploadId}`.
 pub fn routes(state: Arc<SignState>) -> Router {
     Router::new()
         .route(ROUTE, get(upload_signature).post(upload_signature))
-        .route(UPLOADS_ROUTE, post(create_upload))
+        .route(
+            UPLOADS_ROUTE,
+            post(create_upload).get(uploads::list_uploads),
+        )
+        .route(UPLOAD_ROUTE, get(uploads::get_upload))
         .with_state(state)
 }
 
@@ -171,9 +211,11 @@ pub fn app(state: Arc<SignState>, cors: &Cors) -> Router {
     crate::web::finish(routes(state), cors, metric)
 }
 
-/// The metric of a request that asks for a signature (any method on the signature route, `POST`
-/// on the uploads route): issued, refused for authentication, or refused otherwise; `None` for
-/// other requests, so a read of uploads is never counted as issuing.
+/// The metric of a request: one that asks for a signature (any method on the signature route,
+/// `POST` on the uploads route) is issued, refused for authentication, or refused otherwise; a
+/// read of uploads (`GET` on the uploads routes) is counted apart, as read, refused for
+/// authentication or refused otherwise, so polling never shows as signing. `None` for other
+/// requests.
 pub fn metric(outcome: &Outcome<'_>) -> Option<Metric> {
     const AUTH_REASONS: [&str; 5] = [
         "missing_token",
@@ -182,18 +224,19 @@ pub fn metric(outcome: &Outcome<'_>) -> Option<Metric> {
         "insufficient_scope",
         "unavailable",
     ];
-    let signs = match outcome.route {
-        Some(ROUTE) => true,
-        Some(UPLOADS_ROUTE) => *outcome.method == Method::POST,
-        _ => false,
+    let reads = matches!(*outcome.method, Method::GET | Method::HEAD);
+    let (ok, rejected) = match outcome.route {
+        Some(ROUTE) => ("SignaturesIssued", "SignRejected"),
+        Some(UPLOADS_ROUTE) if *outcome.method == Method::POST => {
+            ("SignaturesIssued", "SignRejected")
+        }
+        Some(UPLOADS_ROUTE | UPLOAD_ROUTE) if reads => ("UploadsRead", "ReadRejected"),
+        _ => return None,
     };
-    if !signs {
-        return None;
-    }
     let name = match outcome.reason {
-        _ if outcome.ok() => "SignaturesIssued",
+        _ if outcome.ok() => ok,
         Some(reason) if AUTH_REASONS.contains(&reason) => "AuthFailures",
-        _ => "SignRejected",
+        _ => rejected,
     };
     Some(Metric {
         function: "sign",
@@ -240,18 +283,9 @@ async fn create_upload(State(state): State<Arc<SignState>>, request: Request) ->
 
 async fn sign(state: &SignState, route: Signing, request: Request) -> Response {
     let (parts, body) = request.into_parts();
-    let authorization = parts
-        .headers
-        .get(header::AUTHORIZATION)
-        .map(|v| v.to_str().unwrap_or("\u{fffd}"));
-    let keys = state.keys.current().await;
-    let caller = match state
-        .verifier
-        .verify(authorization, keys.hs256.as_ref())
-        .await
-    {
-        Ok(caller) => caller,
-        Err(error) => return SignError::Auth(error).into_response(),
+    let (keys, caller) = match state.authenticate(&parts.headers).await {
+        Ok(authenticated) => authenticated,
+        Err(error) => return error.into_response(),
     };
     let issued = async {
         if let Some(limiter) = &state.limiter {
@@ -372,7 +406,7 @@ fn unix_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// Everything that can go wrong serving a signature request.
+/// Everything that can go wrong serving a `sign` request: a signature, or a read of uploads.
 #[derive(Debug, thiserror::Error)]
 pub enum SignError {
     #[error(transparent)]
@@ -401,6 +435,18 @@ pub enum SignError {
         .0.retry_after.as_secs()
     )]
     QuotaExceeded(QuotaExceeded),
+    /// The caller read uploads faster than `READ_RATE_LIMIT` allows; retry after this.
+    #[error("too many reads of uploads; retry in {} s", retry_secs(.0))]
+    ReadsLimited(Duration),
+    /// A read of uploads, but this deployment keeps none (`UPLOADS_STORE` is not set).
+    #[error(
+        "this deployment keeps no uploads' status (UPLOADS_STORE is not set); creating and \
+         refreshing uploads still work"
+    )]
+    NotConfigured,
+    /// The uploads store refused a listing cursor, or did not answer.
+    #[error(transparent)]
+    Store(UploadsError),
     /// A bug or misconfiguration that validated inputs should have made impossible.
     #[error("{0}")]
     Internal(String),
@@ -410,7 +456,7 @@ impl SignError {
     /// How long a refused caller should wait, for `Retry-After`.
     fn retry_after(&self) -> Option<Duration> {
         match self {
-            Self::RateLimited(wait) => Some(*wait),
+            Self::RateLimited(wait) | Self::ReadsLimited(wait) => Some(*wait),
             Self::QuotaExceeded(exceeded) => Some(exceeded.retry_after),
             _ => None,
         }
@@ -469,8 +515,20 @@ impl From<SignError> for ApiError {
             SignError::UnknownUpload(_) => (StatusCode::NOT_FOUND, "not_found", None),
             SignError::MetaMismatch => (StatusCode::FORBIDDEN, "param_not_allowed", None),
             SignError::Http(api) => return api,
-            SignError::RateLimited(_) | SignError::QuotaExceeded(_) => {
-                (StatusCode::TOO_MANY_REQUESTS, "rate_limited", None)
+            SignError::RateLimited(_)
+            | SignError::ReadsLimited(_)
+            | SignError::QuotaExceeded(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited", None),
+            SignError::NotConfigured => (StatusCode::NOT_IMPLEMENTED, "not_configured", None),
+            SignError::Store(UploadsError::BadCursor) => {
+                (StatusCode::BAD_REQUEST, "bad_request", None)
+            }
+            SignError::Store(error @ UploadsError::Unavailable { .. }) => {
+                tracing::warn!(cause = %error, "uploads store unavailable");
+                return ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the uploads store did not answer; retry",
+                );
             }
             SignError::Internal(detail) => {
                 tracing::error!(error = %detail, "signature could not be issued");
@@ -631,8 +689,47 @@ mod tests {
         );
         assert_eq!(name(Method::GET, ROUTE, 200), Some("SignaturesIssued"));
         assert_eq!(name(Method::POST, ROUTE, 404), Some("SignRejected"));
-        assert_eq!(name(Method::GET, UPLOADS_ROUTE, 200), None);
+        assert_eq!(name(Method::GET, UPLOADS_ROUTE, 200), Some("UploadsRead"));
+        assert_eq!(name(Method::GET, UPLOAD_ROUTE, 200), Some("UploadsRead"));
+        assert_eq!(name(Method::GET, UPLOAD_ROUTE, 404), Some("ReadRejected"));
+        assert_eq!(name(Method::GET, UPLOADS_ROUTE, 501), Some("ReadRejected"));
         assert_eq!(name(Method::POST, "/v1/vod/events", 200), None);
+    }
+
+    #[test]
+    fn read_failures_map_to_their_own_answers() {
+        let seen = |error: SignError| {
+            let response = error.into_response();
+            let retry = response
+                .headers()
+                .get(header::RETRY_AFTER)
+                .map(|v| v.to_str().unwrap().to_owned());
+            let reason = response
+                .extensions()
+                .get::<crate::web::ErrorReason>()
+                .unwrap()
+                .0;
+            (response.status().as_u16(), reason, retry)
+        };
+        assert_eq!(
+            seen(SignError::ReadsLimited(Duration::from_millis(300))),
+            (429, "rate_limited", Some("1".to_owned()))
+        );
+        assert_eq!(
+            seen(SignError::NotConfigured),
+            (501, "not_configured", None)
+        );
+        assert_eq!(
+            seen(SignError::Store(UploadsError::BadCursor)),
+            (400, "bad_request", None)
+        );
+        let down = UploadsError::Unavailable {
+            kind: crate::ingest::sink::Unavailable::Unreachable,
+            detail: "connection refused".into(),
+        };
+        let api = ApiError::from(SignError::Store(down));
+        assert_eq!((api.status.as_u16(), api.reason), (503, "unavailable"));
+        assert!(!api.message.contains("refused"), "{}", api.message);
     }
 
     /// Status, reason and challenge of an authentication failure, as the client sees them.

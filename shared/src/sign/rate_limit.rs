@@ -1,4 +1,5 @@
-//! Per-caller rate limiting of signature requests.
+//! Per-caller rate limiting: of signature requests (`SIGN_RATE_LIMIT`) and, apart, of reads of
+//! uploads (`READ_RATE_LIMIT`).
 //!
 //! No video platform limits credential issuance per end user; they limit per account, so one
 //! abusive user can exhaust an app's upload capacity. A token bucket per `sub` fixes that: the
@@ -13,6 +14,12 @@
 //! needs a shared store (e.g. a DynamoDB counter per `sub` and window), which costs a write on
 //! every request. `SIGN_RATE_LIMIT=off` disables the limiter (benchmarks, or a gateway that
 //! already limits).
+//!
+//! Reads (`GET /v1/uploads/{uploadId}`, `GET /v1/uploads`) have buckets of their own, so a page
+//! polling an upload's status can never starve the signatures its uploads need, and signing
+//! never spends the polling budget. A page asks far more often than it signs (every second or
+//! two while a video processes), so the default is generous: 300 a minute with bursts of 300
+//! (`READ_RATE_LIMIT=300/60s,burst=300`), still finite so a looping script is slowed.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -39,7 +46,7 @@ struct Bucket {
     at: Instant,
 }
 
-/// The limit in force (`SIGN_RATE_LIMIT`).
+/// A limit in force (`SIGN_RATE_LIMIT` or `READ_RATE_LIMIT`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum RateLimit {
     Off,
@@ -51,19 +58,29 @@ pub enum RateLimit {
     },
 }
 
+/// The signing limit's variable and default.
+const SIGN: (&str, &str) = ("SIGN_RATE_LIMIT", "30/60s,burst=60");
+/// The read limit's variable and default.
+const READ: (&str, &str) = ("READ_RATE_LIMIT", "300/60s,burst=300");
+
 impl RateLimit {
-    /// Parses `off` or `COUNT/WINDOW[,burst=N]` with WINDOW like `60s`, `1m`, `1h`. Default
-    /// `30/60s,burst=60`.
+    /// The signing limit: `SIGN_RATE_LIMIT`, `off` or `COUNT/WINDOW[,burst=N]` with WINDOW like
+    /// `60s`, `1m`, `1h`. Default `30/60s,burst=60`.
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        let raw = env
-            .non_empty("SIGN_RATE_LIMIT")
-            .unwrap_or("30/60s,burst=60");
+        Self::from_var(env, SIGN)
+    }
+
+    /// The limit on reads of uploads: `READ_RATE_LIMIT`, same syntax. Default `300/60s,burst=300`.
+    pub fn reads_from_env(env: &Env) -> Result<Self, ConfigError> {
+        Self::from_var(env, READ)
+    }
+
+    fn from_var(env: &Env, (var, default): (&'static str, &str)) -> Result<Self, ConfigError> {
+        let raw = env.non_empty(var).unwrap_or(default);
         Self::parse(raw).ok_or_else(|| {
             ConfigError::invalid(
-                "SIGN_RATE_LIMIT",
-                format!(
-                    "expected off or COUNT/WINDOW[,burst=N] such as 30/60s,burst=60, got {raw:?}"
-                ),
+                var,
+                format!("expected off or COUNT/WINDOW[,burst=N] such as {default}, got {raw:?}"),
             )
         })
     }
@@ -198,7 +215,26 @@ mod tests {
             let err =
                 RateLimit::from_env(&Env::from_pairs([("SIGN_RATE_LIMIT", bad)])).unwrap_err();
             assert_eq!(err.var, "SIGN_RATE_LIMIT", "{bad}");
+            let err = RateLimit::reads_from_env(&Env::from_pairs([("READ_RATE_LIMIT", bad)]))
+                .unwrap_err();
+            assert_eq!(err.var, "READ_RATE_LIMIT", "{bad}");
         }
+    }
+
+    #[test]
+    fn reads_have_their_own_generous_default_and_setting() {
+        let signing = Env::from_pairs([("SIGN_RATE_LIMIT", "1/1h")]);
+        assert_eq!(
+            RateLimit::reads_from_env(&signing).unwrap(),
+            RateLimit::Limit {
+                count: 300,
+                window: Duration::from_secs(60),
+                burst: 300
+            }
+        );
+        let reads = Env::from_pairs([("READ_RATE_LIMIT", "off")]);
+        assert_eq!(RateLimit::reads_from_env(&reads).unwrap(), RateLimit::Off);
+        assert_ne!(RateLimit::from_env(&reads).unwrap(), RateLimit::Off);
     }
 
     #[test]

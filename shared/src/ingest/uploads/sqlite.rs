@@ -148,6 +148,22 @@ impl SqliteUploads {
             .await
     }
 
+    /// Every owner's uploads, newest `updatedAt` first, at most `limit`: the dev tool's view of
+    /// a local store (the API lists one owner's only, through [`super::UploadsStore::list`]).
+    pub async fn recent(&self, limit: usize) -> Result<Vec<UploadRecord>, UploadsError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.with(move |connection| {
+            let mut statement = connection
+                .prepare_cached("SELECT record FROM uploads ORDER BY list_key DESC LIMIT ?1")
+                .map_err(unavailable)?;
+            let rows = statement
+                .query_map(params![limit], |row| row.get::<_, String>(0))
+                .map_err(unavailable)?;
+            rows.map(|row| decode(&row.map_err(unavailable)?)).collect()
+        })
+        .await
+    }
+
     pub(super) async fn list(
         &self,
         owner_sub: &str,
