@@ -232,6 +232,64 @@ async fn the_owner_watches_the_status_move_and_no_one_else_sees_the_upload() {
 }
 
 #[tokio::test]
+async fn callbacks_from_the_creation_and_every_refresh_update_the_same_upload() {
+    let world = World::start(&[]).await;
+    let alice = upload_token(JWT_SECRET, "alice");
+    let (id, created_source, _) = world.create(&alice, Some("post_9")).await;
+    // Three refreshes, as vod-js-sdk-v6 asks for signatures: POST with and without meta, GET.
+    let refreshed = [
+        world
+            .post("/v1/upload-signature", &alice, json!({ "uploadId": id }))
+            .await,
+        world
+            .post(
+                "/v1/upload-signature",
+                &alice,
+                json!({ "uploadId": id, "meta": "post_9" }),
+            )
+            .await,
+        world
+            .get(&format!("/v1/upload-signature?uploadId={id}"), &alice)
+            .await,
+    ];
+    let contexts: Vec<(String, Option<String>)> = refreshed
+        .iter()
+        .map(|answer| {
+            assert_eq!(answer.status, 200, "{}", answer.body);
+            assert_eq!(answer.body["data"]["uploadId"], id.as_str());
+            signature_contexts(answer.body["data"]["signature"].as_str().unwrap())
+        })
+        .collect();
+
+    // The file arrives under the last refresh's signature, its task flow under the first's and
+    // the second's; a second NewFileUpload under the creation's does not replace the file.
+    let (last_source, _) = &contexts[2];
+    let events = upload_events(last_source, contexts[0].1.as_deref(), CALLBACK_KEY);
+    world.deliver(&events.uploaded).await;
+    assert_eq!(world.status(&id, &alice).await, "uploaded");
+    world.deliver(&events.processing).await;
+    assert_eq!(world.status(&id, &alice).await, "processing");
+    let second = upload_events(&created_source, contexts[1].1.as_deref(), CALLBACK_KEY);
+    world.deliver(&second.uploaded).await;
+    world.deliver(&events.finished).await;
+    let read = world.get(&format!("/v1/uploads/{id}"), &alice).await;
+    let upload = &read.body["data"];
+    assert_eq!(upload["status"], "ready", "{upload}");
+    assert_eq!(
+        upload["fileId"],
+        events.file_id.as_str(),
+        "the first file stays"
+    );
+    assert_eq!(upload["meta"], "post_9");
+    let listed = world.get("/v1/uploads", &alice).await;
+    assert_eq!(
+        listed.body["data"]["uploads"],
+        json!([upload]),
+        "one upload"
+    );
+}
+
+#[tokio::test]
 async fn forged_malformed_foreign_and_v1_ids_are_404_on_every_route() {
     let world = World::start(&[]).await;
     let alice = upload_token(JWT_SECRET, "alice");

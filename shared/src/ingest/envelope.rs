@@ -112,7 +112,7 @@ impl Envelope {
         uploader: Option<(Uploader, AttributedBy)>,
         received_at: OffsetDateTime,
     ) -> Self {
-        let (kind, _) = Facts::of(&callback, received_at.unix_timestamp());
+        let (kind, _) = Facts::of(&callback, 0);
         Self::build_as(kind, callback, uploader, received_at)
     }
 

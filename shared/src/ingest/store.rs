@@ -100,7 +100,9 @@ pub(crate) async fn ingest(
 ) -> Result<Ingested, IngestError> {
     let deadline = Instant::now() + stores.timeout;
     let at = received_at.unix_timestamp();
-    let (kind, facts) = Facts::of(&callback, at);
+    let received_at_ms =
+        i64::try_from(received_at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
+    let (kind, facts) = Facts::of(&callback, received_at_ms);
     let (uploader, updates) = match attribute(context_keys, &callback) {
         Some(uploader) => {
             let link_file = (kind == EventKind::UploadCompleted)

@@ -170,8 +170,10 @@ pub struct FileFact {
     /// Non-empty when a task flow will run.
     pub procedure_task_id: Option<String>,
     pub media: Media,
-    /// Unix seconds of the receipt: the earliest file wins the join.
-    pub received_at: i64,
+    /// Unix milliseconds of the receipt: the earliest file wins the join (milliseconds, so a
+    /// client that reuses an upload id a moment later still keeps its first file; a tie, which
+    /// no order can settle, goes to the smaller `FileId`).
+    pub received_at_ms: i64,
 }
 
 /// What one task flow reported.
@@ -221,7 +223,7 @@ impl Facts {
     /// The facts one event states, and its [`EventKind`]. Task flows are recorded as not the
     /// upload's own; [`Facts::by_context`] marks them once the event's context token proved
     /// they are. Legacy v2 bodies state no facts.
-    pub fn of(callback: &Callback, received_at: i64) -> (EventKind, Self) {
+    pub fn of(callback: &Callback, received_at_ms: i64) -> (EventKind, Self) {
         let mut facts = Self::default();
         if callback.format() == Format::V2 {
             let kind = match callback.event_type() {
@@ -233,7 +235,7 @@ impl Facts {
         }
         let kind = match callback.payload() {
             Payload::FileUpload(event) => {
-                facts.file = file_fact(event, received_at);
+                facts.file = file_fact(event, received_at_ms);
                 EventKind::UploadCompleted
             }
             Payload::ProcedureStateChanged(event) => procedure_facts(&event, &mut facts),
@@ -281,7 +283,7 @@ impl Facts {
     pub fn join(mut self, other: Self) -> Self {
         self.file = match (self.file, other.file) {
             (Some(a), Some(b)) => Some(
-                if (a.received_at, &a.file_id) <= (b.received_at, &b.file_id) {
+                if (a.received_at_ms, &a.file_id) <= (b.received_at_ms, &b.file_id) {
                     a
                 } else {
                     b
@@ -380,7 +382,7 @@ fn non_empty(text: Option<&String>) -> Option<String> {
     text.filter(|t| !t.is_empty()).cloned()
 }
 
-fn file_fact(event: FileUploadEvent, received_at: i64) -> Option<FileFact> {
+fn file_fact(event: FileUploadEvent, received_at_ms: i64) -> Option<FileFact> {
     let basic = event.media_basic_info.unwrap_or_default();
     let meta = event.meta_data.unwrap_or_default();
     Some(FileFact {
@@ -396,7 +398,7 @@ fn file_fact(event: FileUploadEvent, received_at: i64) -> Option<FileFact> {
             width: meta.width,
             height: meta.height,
         },
-        received_at,
+        received_at_ms,
     })
 }
 

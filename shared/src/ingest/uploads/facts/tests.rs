@@ -178,7 +178,7 @@ fn every_order_of_an_uploads_events_and_their_redeliveries_ends_in_the_same_reco
             let at = 1000 + position as i64;
             let mut facts = stated[*event].clone();
             if let Some(file) = &mut facts.file {
-                file.received_at = at;
+                file.received_at_ms = at;
             }
             let before = record.as_ref().map_or(0, |r| r.status().rank());
             if let Some(new) = UploadRecord::merge(record.as_ref(), &upload(), facts, at) {
