@@ -32,7 +32,14 @@ struct Sign {
 
 impl Sign {
     fn start() -> Self {
-        let mut server = Spawned::start(env!("CARGO_BIN_EXE_sign"), &env());
+        Self::start_with(&[])
+    }
+
+    /// The sign binary with the test environment plus `extra`.
+    fn start_with(extra: &[(&'static str, &'static str)]) -> Self {
+        let mut env = env();
+        env.extend_from_slice(extra);
+        let mut server = Spawned::start(env!("CARGO_BIN_EXE_sign"), &env);
         let base = server.wait_listening();
         Self {
             server,
@@ -351,14 +358,7 @@ async fn bad_configuration_fails_fast_naming_the_variable() {
 
 #[tokio::test]
 async fn rate_limits_each_caller() {
-    let mut env = env();
-    env.push(("SIGN_RATE_LIMIT", "2/60s,burst=2"));
-    let mut server = Spawned::start(env!("CARGO_BIN_EXE_sign"), &env);
-    let app = Sign {
-        base: server.wait_listening(),
-        server,
-        http: reqwest::Client::new(),
-    };
+    let app = Sign::start_with(&[("SIGN_RATE_LIMIT", "2/60s,burst=2")]);
     let alice = upload_token(JWT_SECRET, "alice");
     for _ in 0..2 {
         assert_eq!(app.post(Some(&alice), "").await.0, 200);
@@ -576,14 +576,7 @@ async fn only_the_owner_refreshes_and_the_meta_stays() {
 
 #[tokio::test]
 async fn creating_and_refreshing_spend_the_rate_limit() {
-    let mut env = env();
-    env.push(("SIGN_RATE_LIMIT", "3/1h,burst=3"));
-    let mut server = Spawned::start(env!("CARGO_BIN_EXE_sign"), &env);
-    let app = Sign {
-        base: server.wait_listening(),
-        server,
-        http: reqwest::Client::new(),
-    };
+    let app = Sign::start_with(&[("SIGN_RATE_LIMIT", "3/1h,burst=3")]);
     let alice = upload_token(JWT_SECRET, "alice");
     let (status, _, created) = app.post_to("/v1/uploads", Some(&alice), "").await;
     assert_eq!(status, 201);
