@@ -597,3 +597,60 @@ async fn creating_and_refreshing_spend_the_rate_limit() {
         assert!(headers.contains_key("retry-after"));
     }
 }
+
+#[tokio::test]
+async fn declared_file_size_and_type_over_a_limit_are_refused_before_signing() {
+    let app = Sign::start_with(&[
+        ("UPLOAD_MAX_BYTES", "100MB"),
+        ("UPLOAD_ALLOWED_CONTAINERS", "mp4,webm"),
+    ]);
+    let alice = upload_token(JWT_SECRET, "alice");
+    for (path, body, names) in [
+        (
+            "/v1/uploads",
+            r#"{"fileSize":100000001}"#,
+            "fileSize is 100000001 bytes, over the limit of 100000000 bytes (UPLOAD_MAX_BYTES)",
+        ),
+        (
+            "/v1/upload-signature",
+            r#"{"fileType":"avi"}"#,
+            "fileType \"avi\" is not an allowed format (mp4,webm; UPLOAD_ALLOWED_CONTAINERS)",
+        ),
+    ] {
+        let (status, _, refused) = app.post_to(path, Some(&alice), body).await;
+        assert_eq!(
+            (status, refused["error"].as_str()),
+            (403, Some("upload_not_allowed")),
+            "{path}: {refused}"
+        );
+        assert_eq!(refused["message"], names, "{path}");
+        assert!(
+            refused.get("data").is_none_or(Value::is_null),
+            "no signature"
+        );
+    }
+    // Within the limits, by extension or by a name of the same container family.
+    let (status, _, created) = app
+        .post_to(
+            "/v1/uploads",
+            Some(&alice),
+            r#"{"fileSize":100000000,"fileType":".MOV"}"#,
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let (status, _, _) = app
+        .call(
+            app.http
+                .get(format!(
+                    "{}/v1/upload-signature?fileSize=10&fileType=webm",
+                    app.base
+                ))
+                .bearer_auth(&alice),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, _, bad) = app
+        .post_to("/v1/uploads", Some(&alice), r#"{"fileType":"video/mp4"}"#)
+        .await;
+    assert_eq!((status, bad["error"].as_str()), (400, Some("bad_request")));
+}

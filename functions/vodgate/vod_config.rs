@@ -54,13 +54,13 @@ struct SetArgs {
 
 /// Runs `args` against VOD. `env` is the process environment without dev defaults.
 pub async fn run(args: Args, env: &Env) -> Result<(), BoxError> {
-    let api = vodgate::pull::vod_api(env)?;
+    let api = vodgate::ingest::vod_api(env)?;
     let source = SecretsManager::from_env(env).await?;
     let keys = Keys::load(env, source, |keys: &KeySet| Ok(keys.clone()))
         .await?
         .current()
         .await;
-    let credentials = vodgate::pull::api_credentials(&keys)?;
+    let credentials = vodgate::ingest::api_credentials(&keys)?;
     match args.command {
         Command::Show => {
             print_config(api.describe_event_config(&credentials).await?);

@@ -14,6 +14,9 @@
 //!   behaviour here is not documented, so both are tested);
 //! - `DescribeEventConfig` / `ModifyEventConfig` keep a configuration (`SignKey` is stored but,
 //!   as in VOD, never described);
+//! - `DescribeMediaInfos` describes the media added with [`FakeVod::add_media`] (unknown ids in
+//!   `NotExistFileIdSet`, as VOD does); `DeleteMedia` deletes one, recording it, and answers
+//!   `ResourceNotFound` for a file it does not have (VOD's exact code is undocumented);
 //! - [`Fault`]s queued with [`FakeVod::inject`] hit the next requests: throttling, internal
 //!   errors, 5xx pages, hangs, and responses lost after the work was done.
 //!
@@ -115,6 +118,9 @@ struct Inner {
     sign_key: Option<String>,
     sub_app_ids: Vec<Option<u64>>,
     store_check: Option<StoreCheck>,
+    /// File id → its `MetaData` (`None`: VOD knows the file but has no metadata).
+    media: HashMap<String, Option<Value>>,
+    deletions: Vec<String>,
 }
 
 #[derive(Clone)]
@@ -147,6 +153,8 @@ impl FakeVod {
             sign_key: None,
             sub_app_ids: Vec::new(),
             store_check: None,
+            media: HashMap::new(),
+            deletions: Vec::new(),
         }));
         let fake = Self {
             addr: ([127, 0, 0, 1], 0).into(),
@@ -190,6 +198,11 @@ impl FakeVod {
 
     pub fn inject(&self, faults: impl IntoIterator<Item = Fault>) {
         self.lock().faults.extend(faults);
+    }
+
+    /// Drops the faults no request has hit yet.
+    pub fn clear_faults(&self) {
+        self.lock().faults.clear();
     }
 
     pub fn set_store_check(&self, check: StoreCheck) {
@@ -247,6 +260,16 @@ impl FakeVod {
 
     pub fn sign_key(&self) -> Option<String> {
         self.lock().sign_key.clone()
+    }
+
+    /// Makes VOD know `file_id`, with `meta_data` (a `MetaData` object) or none.
+    pub fn add_media(&self, file_id: &str, meta_data: Option<Value>) {
+        self.lock().media.insert(file_id.to_owned(), meta_data);
+    }
+
+    /// The files `DeleteMedia` deleted, in order (a delete of an unknown file is not one).
+    pub fn deletions(&self) -> Vec<String> {
+        self.lock().deletions.clone()
     }
 }
 
@@ -395,6 +418,8 @@ async fn handle(
         "ConfirmEvents" => confirm_events(&fake, &params).await,
         "DescribeEventConfig" => ok(fake.lock().config.clone()),
         "ModifyEventConfig" => modify_event_config(&fake, params),
+        "DeleteMedia" => delete_media(&fake, &params),
+        "DescribeMediaInfos" => describe_media_infos(&fake, &params),
         _ => api_error("InvalidAction", "unknown action"),
     };
     if let Some(Fault::LoseResponse(duration)) = fault {
@@ -514,4 +539,50 @@ fn modify_event_config(fake: &FakeVod, params: Map<String, Value>) -> Response {
         }
     }
     ok(Map::new())
+}
+
+fn delete_media(fake: &FakeVod, params: &Map<String, Value>) -> Response {
+    let Some(file_id) = params.get("FileId").and_then(Value::as_str) else {
+        return api_error("MissingParameter", "FileId is required");
+    };
+    if params.contains_key("DeleteParts") {
+        return api_error("InvalidParameter", "the fake deletes whole media only");
+    }
+    let mut inner = fake.lock();
+    if inner.media.remove(file_id).is_none() {
+        return api_error("ResourceNotFound", "the media does not exist");
+    }
+    inner.deletions.push(file_id.to_owned());
+    ok(Map::new())
+}
+
+fn describe_media_infos(fake: &FakeVod, params: &Map<String, Value>) -> Response {
+    let Some(ids) = params.get("FileIds").and_then(Value::as_array) else {
+        return api_error("InvalidParameterValue.FileIdsEmpty", "FileIds is required");
+    };
+    if ids.len() > 20 {
+        return api_error("InvalidParameterValue.FileIdsOverLimit", "at most 20");
+    }
+    let filters = params.get("Filters").cloned().unwrap_or(json!([]));
+    let inner = fake.lock();
+    let (mut found, mut missing) = (Vec::new(), Vec::new());
+    for id in ids.iter().filter_map(Value::as_str) {
+        match inner.media.get(id) {
+            Some(meta) => {
+                let mut info = json!({"FileId": id, "BasicInfo": {"Type": "mp4"}});
+                if filters
+                    .as_array()
+                    .is_some_and(|f| f.contains(&json!("metaData")))
+                {
+                    info["MetaData"] = meta.clone().unwrap_or(Value::Null);
+                }
+                found.push(info);
+            }
+            None => missing.push(json!(id)),
+        }
+    }
+    let mut fields = Map::new();
+    fields.insert("MediaInfoSet".into(), found.into());
+    fields.insert("NotExistFileIdSet".into(), missing.into());
+    ok(fields)
 }

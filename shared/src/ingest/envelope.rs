@@ -4,7 +4,7 @@
 //! {"id": "vod_…", "type": "upload.completed", "eventType": "NewFileUpload",
 //!  "fileId": "5285890784273533167" | null, "taskId": "…" | null,
 //!  "uploader": {"sub", "uploadId", "meta"} | null, "attributedBy": "context" | "fileId" | null,
-//!  "receivedAt": "2026-11-28T16:41:00Z", "format": "v3" | "v2", "event": {…}}
+//!  "receivedAt": "2026-11-28T16:41:00Z", "format": "v3" | "v2" | "vodgate", "event": {…}}
 //! ```
 //!
 //! Every key is always present; absent values are `null`. `type` says what the event means for
@@ -12,8 +12,9 @@
 //! `upload.completed` (`NewFileUpload`), `media.processing` / `media.ready` / `media.failed` (a
 //! task flow's `PROCESSING`, and its `FINISH` judged by the error codes and every sub-task, since
 //! `FINISH` alone is not success), `media.reviewed` (`ReviewAudioVideoComplete`), `media.deleted`
-//! (`FileDeleted` of a file's original), `media.event` (anything else). It is computed from the
-//! event alone ([`crate::ingest::uploads::Facts::of`]), so every delivery of an event has the
+//! (`FileDeleted` of a file's original), `media.event` (anything else), and `upload.rejected`, the
+//! one envelope vodgate writes of its own ([`Envelope::rejection`], `format` `vodgate`) when it
+//! deleted an upload's media for breaking a limit. It is computed from the event alone ([`crate::ingest::uploads::Facts::of`]), so every delivery of an event has the
 //! same. `attributedBy` says how the uploader was found: `context`, the attribution token the
 //! signature sealed came back in the event; `fileId`, the event carried none but named a file an
 //! earlier, attributed `NewFileUpload` tied to its upload (with `UPLOADS_STORE` only). `receivedAt` is RFC 3339 in UTC with
@@ -47,8 +48,30 @@ use sha2::{Digest, Sha256};
 use time::format_description::well_known::Rfc3339;
 use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
 
-use super::uploads::{EventKind, Facts};
+use super::uploads::{EventKind, Facts, Rejection};
 use crate::vod::callback::{Callback, DELIVERY_KEYS, Format};
+
+/// Who wrote the event: VOD, in its current (`v3`) or legacy 2017 (`v2`) callback format, or
+/// vodgate itself (`upload.rejected`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EnvelopeFormat {
+    V3,
+    V2,
+    Vodgate,
+}
+
+impl From<Format> for EnvelopeFormat {
+    fn from(format: Format) -> Self {
+        match format {
+            Format::V3 => Self::V3,
+            Format::V2 => Self::V2,
+        }
+    }
+}
+
+/// The `eventType` of vodgate's own rejection envelope.
+pub const REJECTED_EVENT_TYPE: &str = "vodgate.UploadRejected";
 
 /// How an envelope's uploader was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,8 +120,8 @@ pub struct Envelope {
         deserialize_with = "read_timestamp"
     )]
     pub received_at: OffsetDateTime,
-    /// Which callback format VOD used.
-    pub format: Format,
+    /// Which callback format VOD used, or `vodgate` for vodgate's own envelope.
+    pub format: EnvelopeFormat,
     /// The body as received, without `Sign`, `T` and `EventHandle`.
     pub event: Map<String, Value>,
 }
@@ -134,8 +157,38 @@ impl Envelope {
             uploader,
             attributed_by,
             received_at: whole_seconds_utc(received_at),
-            format: callback.format(),
+            format: callback.format().into(),
             event: callback.into_event(),
+        }
+    }
+
+    /// vodgate's own envelope for a rejected upload: one per upload, whatever redelivers the
+    /// events that caused it, since its id is derived from the upload id alone
+    /// (`vod_` + the first 32 hex digits of SHA-256 over `"vodgate.UploadRejected\n" + uploadId`).
+    /// `event` is `{"fileId", "reason", "limit", "actual"}`, `reason` being the rejection's code.
+    pub fn rejection(
+        rejection: &Rejection,
+        uploader: (Uploader, AttributedBy),
+        decided_at: OffsetDateTime,
+    ) -> Self {
+        let digest = Sha256::digest(format!("{REJECTED_EVENT_TYPE}\n{}", uploader.0.upload_id));
+        let mut event = Map::new();
+        event.insert("fileId".into(), rejection.file_id.clone().into());
+        event.insert("reason".into(), rejection.error.code.clone().into());
+        event.insert("limit".into(), rejection.limit.clone());
+        event.insert("actual".into(), rejection.actual.clone());
+        let (uploader, attributed_by) = uploader;
+        Self {
+            id: format!("vod_{}", hex::encode(&digest[..16])),
+            kind: EventKind::UploadRejected,
+            event_type: REJECTED_EVENT_TYPE.to_owned(),
+            file_id: Some(rejection.file_id.clone()),
+            task_id: None,
+            uploader: Some(uploader),
+            attributed_by: Some(attributed_by),
+            received_at: whole_seconds_utc(decided_at),
+            format: EnvelopeFormat::Vodgate,
+            event,
         }
     }
 

@@ -9,25 +9,34 @@
 //! 2. **build** the envelope (its `type` and the upload's facts come from one read of the typed
 //!    view);
 //! 3. **store** it in the sink;
-//! 4. **update** the upload(s), and learn `FileId → upload` from an attributed `NewFileUpload`.
+//! 4. **enforce** the limits VOD lacks ([`super::enforce`]), for an attributed event, when the
+//!    deployment sets any: judge, and for a rejection delete the media, then store vodgate's
+//!    `upload.rejected` envelope;
+//! 5. **update** the upload(s), and learn `FileId → upload` from an attributed `NewFileUpload`;
+//!    a rejection joins the upload's update, so `rejected` is written only after the media is
+//!    gone and the rejection envelope is stored.
 //!
 //! Only then may VOD be answered (push) or the event confirmed (pull). A failure at any step is an
-//! [`IngestError`] and the event comes back: the sink write is then a duplicate, a no-op, and the
-//! update is idempotent, so doing the steps again is harmless. The update comes after the sink
-//! write so that an upload never shows a change whose event is not stored. The whole path runs
+//! [`IngestError`] and the event comes back: the sink writes are then duplicates, no-ops, a second
+//! delete finds nothing to delete (which counts as deleted), and the update is idempotent, so
+//! doing the steps again is harmless. The update comes after the sink writes so that an upload
+//! never shows a change whose event is not stored. The whole path, VOD API calls included, runs
 //! within one budget (`EVENT_STORE_TIMEOUT_SECONDS`), on tokio's clock.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use time::OffsetDateTime;
 use tokio::time::Instant;
 
+use super::enforce::{self, Enforced, Enforcer, Judgement};
 use super::envelope::{AttributedBy, Envelope, Uploader};
 use super::sink::{Record, Sink, SinkError, Stored, Unavailable};
 use super::uploads::{EventKind, Facts, Update, UploadRef, UploadsError, UploadsStore};
 use crate::attribution;
 use crate::platform::config::{ConfigError, Env};
 use crate::platform::secret::SecretList;
+use crate::vod::api::{ApiCredentials, Deleted, VodApiError};
 use crate::vod::callback::Callback;
 
 const DEFAULT_STORE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -49,13 +58,22 @@ pub(crate) fn store_timeout(env: &Env) -> Result<Duration, ConfigError> {
     env.seconds_in("EVENT_STORE_TIMEOUT_SECONDS", DEFAULT_STORE_TIMEOUT, 1..=60)
 }
 
-/// Where events go: the sink, the uploads store if one is configured, and the time the whole
-/// store path may take.
+/// Where events go: the sink, the uploads store if one is configured, the limits to enforce if
+/// any, and the time the whole store path may take.
 #[derive(Debug, Clone)]
 pub(crate) struct Stores {
     pub(crate) sink: Sink,
     pub(crate) uploads: Option<UploadsStore>,
+    pub(crate) enforcer: Option<Arc<Enforcer>>,
     pub(crate) timeout: Duration,
+}
+
+/// The keys of the store path: the context keys that attribute events to uploaders, and the VOD
+/// API key pair that enforces limits (present whenever [`Stores::enforcer`] is).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct IngestKeys<'a> {
+    pub(crate) context: Option<&'a SecretList>,
+    pub(crate) api: Option<&'a ApiCredentials>,
 }
 
 /// An event through the store path: its id, whether the sink already had it, and how long the
@@ -65,6 +83,8 @@ pub(crate) struct Ingested {
     pub(crate) id: String,
     pub(crate) stored: Stored,
     pub(crate) sink_latency: Duration,
+    /// What enforcing the limits did, if anything.
+    pub(crate) enforced: Option<Enforced>,
 }
 
 /// Why an event is not stored, or stored but its upload not updated: either way it must come
@@ -77,6 +97,9 @@ pub(crate) enum IngestError {
     /// The uploads store did not answer the look-up or take the update.
     #[error("{0}")]
     Uploads(#[from] UploadsError),
+    /// VOD's API did not describe or delete the media of an upload that breaks a limit.
+    #[error("enforcing upload limits: {0}")]
+    Vod(VodApiError),
 }
 
 impl IngestError {
@@ -86,15 +109,16 @@ impl IngestError {
         match self {
             Self::Sink(error, _) => error.unavailable_kind().is_some(),
             Self::Uploads(_) => true,
+            Self::Vod(_) => false,
         }
     }
 }
 
-/// The store path (see the module docs): look up, build, store, update, all within
+/// The store path (see the module docs): look up, build, store, enforce, update, all within
 /// `stores.timeout` of the call.
 pub(crate) async fn ingest(
     stores: &Stores,
-    context_keys: Option<&SecretList>,
+    keys: IngestKeys<'_>,
     callback: Callback,
     received_at: OffsetDateTime,
 ) -> Result<Ingested, IngestError> {
@@ -103,7 +127,8 @@ pub(crate) async fn ingest(
     let received_at_ms =
         i64::try_from(received_at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
     let (kind, facts) = Facts::of(&callback, received_at_ms);
-    let (uploader, updates) = match attribute(context_keys, &callback) {
+    let judged = stores.enforcer.as_ref().map(|_| facts.clone());
+    let (uploader, mut updates) = match attribute(keys.context, &callback) {
         Some(uploader) => {
             let link_file = (kind == EventKind::UploadCompleted)
                 .then(|| facts.file.as_ref().map(|f| f.file_id.clone()))
@@ -124,10 +149,33 @@ pub(crate) async fn ingest(
             None => (None, Vec::new()),
         },
     };
+    let who = judged.as_ref().and(uploader.clone());
     let envelope = Envelope::build_as(kind, callback, uploader, received_at);
     let (stored, sink_latency) =
         store_envelope(&stores.sink, &envelope, deadline, stores.timeout).await;
     let stored = stored.map_err(|e| IngestError::Sink(e, sink_latency))?;
+    let enforced = match (&stores.enforcer, judged, who) {
+        (Some(enforcer), Some(facts), Some(who)) => {
+            let event = Judged {
+                id: &envelope.id,
+                kind,
+                facts: &facts,
+                file_id: envelope.file_id.as_deref(),
+                received_at,
+            };
+            enforce(
+                stores,
+                enforcer,
+                keys.api,
+                event,
+                who,
+                &mut updates,
+                deadline,
+            )
+            .await?
+        }
+        _ => None,
+    };
     if let Some(uploads) = &stores.uploads {
         for update in &updates {
             within(deadline, uploads.apply(update, at)).await?;
@@ -137,7 +185,86 @@ pub(crate) async fn ingest(
         id: envelope.id,
         stored,
         sink_latency,
+        enforced,
     })
+}
+
+/// An attributed event as the limits see it.
+struct Judged<'a> {
+    /// Its envelope's id, for the logs (which never name files or uploads).
+    id: &'a str,
+    kind: EventKind,
+    facts: &'a Facts,
+    /// The file the event is about.
+    file_id: Option<&'a str>,
+    received_at: OffsetDateTime,
+}
+
+/// Step 4 of the store path: judge `event` of the upload `who`; for a rejection (unless the
+/// upload is already rejected) delete the media, store the rejection envelope, and join the
+/// rejection into the upload's update.
+async fn enforce(
+    stores: &Stores,
+    enforcer: &Enforcer,
+    api: Option<&ApiCredentials>,
+    event: Judged<'_>,
+    who: (Uploader, AttributedBy),
+    updates: &mut [Update],
+    deadline: Instant,
+) -> Result<Option<Enforced>, IngestError> {
+    let Some(api) = api else {
+        tracing::error!("upload limits are set but no VOD API key pair was loaded; not enforced");
+        return Ok(None);
+    };
+    let judgement = enforcer
+        .judge(api, event.kind, event.facts, event.file_id, deadline)
+        .await
+        .map_err(IngestError::Vod)?;
+    let (file_id, violation) = match judgement {
+        Judgement::Keep => return Ok(None),
+        Judgement::Unchecked(missing) => {
+            tracing::warn!(
+                id = event.id,
+                missing = %missing.join(","),
+                "upload limits not checked: VOD has no metadata for the file, which is kept"
+            );
+            return Ok(Some(Enforced::Unchecked));
+        }
+        Judgement::Reject { file_id, violation } => (file_id, violation),
+    };
+    let upload_id = who.0.upload_id.clone();
+    if let Some(uploads) = &stores.uploads
+        && let Some(record) = within(deadline, uploads.get(&upload_id)).await?
+        && record.facts.rejection.is_some()
+    {
+        return Ok(None);
+    }
+    let code = violation.code;
+    let deleted = enforcer
+        .delete(api, &file_id, deadline)
+        .await
+        .map_err(IngestError::Vod)?;
+    let decided_at_ms =
+        i64::try_from(event.received_at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
+    let rejection = enforce::rejection(file_id, violation, decided_at_ms);
+    let envelope = Envelope::rejection(&rejection, who, event.received_at);
+    let (stored, latency) = store_envelope(&stores.sink, &envelope, deadline, stores.timeout).await;
+    stored.map_err(|e| IngestError::Sink(e, latency))?;
+    tracing::info!(
+        id = event.id,
+        rejection_id = %envelope.id,
+        reason = code.as_str(),
+        already_gone = deleted == Deleted::AlreadyGone,
+        "upload rejected: its media was deleted"
+    );
+    if let Some(update) = updates.iter_mut().find(|u| u.upload.upload_id == upload_id) {
+        let facts = std::mem::take(&mut update.facts);
+        update.facts = facts.join(Facts {
+            rejection: Some(rejection),
+            ..Facts::default()
+        });
+    }
+    Ok(Some(Enforced::Rejected(code)))
 }
 
 /// The uploads an event without a valid context token is about, through the files it names: the

@@ -41,19 +41,18 @@ use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use tokio::time::Instant;
 
-mod config;
 mod report;
 
 use crate::ingest::sink::{Sink, Stored};
 use crate::ingest::uploads::UploadsStore;
-use crate::ingest::{Stores, store_timeout};
+use crate::ingest::uploads::limits::UploadLimits;
+use crate::ingest::{Enforced, Enforcer, IngestKeys, Stores, store_timeout};
 use crate::platform::config::{ConfigError, Env};
 use crate::platform::keys::{KeySet, Keys, SecretsManager, StartError};
 use crate::platform::secret::SecretList;
 use crate::vod::api::{ApiCredentials, Budget, MAX_BATCH, VodApi, VodApiError};
 use crate::vod::callback;
 
-pub use config::{api_credentials, vod_api};
 pub use report::{PullError, PullReport};
 
 /// How long each step of a batch may take. [`Default`] is the production setting.
@@ -122,7 +121,7 @@ impl PullKeys {
 
     fn derive(keys: &KeySet) -> Result<Self, ConfigError> {
         Ok(Self {
-            api: config::api_credentials(keys)?,
+            api: crate::ingest::api_credentials(keys)?,
             context: keys.list("VODGATE_CONTEXT_KEY")?,
         })
     }
@@ -151,6 +150,7 @@ impl Puller {
             stores: Stores {
                 sink,
                 uploads: None,
+                enforcer: None,
                 timeout: store_timeout,
             },
             timings,
@@ -163,12 +163,21 @@ impl Puller {
         self
     }
 
+    /// This puller, enforcing `limits` through its own VOD API client (nothing when no limit is
+    /// set and a review's `block` keeps the media).
+    pub fn with_limits(mut self, limits: UploadLimits) -> Self {
+        self.stores.enforcer = limits
+            .enforces()
+            .then(|| std::sync::Arc::new(Enforcer::new(limits, self.api.clone())));
+        self
+    }
+
     /// From the environment: `VOD_SECRET_ID`/`VOD_SECRET_KEY` (env or the `VODGATE_SECRET_ARN`
     /// secret), `VODGATE_CONTEXT_KEY`, `VOD_API_ENDPOINT`, `VOD_API_REGION`, `VOD_SUB_APP_ID`,
-    /// `EVENT_SINK`, `UPLOADS_STORE`, `EVENT_STORE_TIMEOUT_SECONDS` and `VOD_PULL_MARGIN_SECONDS`
-    /// (1–30, default 10).
+    /// `EVENT_SINK`, `UPLOADS_STORE`, `EVENT_STORE_TIMEOUT_SECONDS`, `VOD_PULL_MARGIN_SECONDS`
+    /// (1–30, default 10) and the upload limits (`UPLOAD_MAX_BYTES`, …).
     pub async fn from_env(env: &Env) -> Result<Self, StartError> {
-        let api = vod_api(env)?;
+        let api = crate::ingest::vod_api(env)?;
         let source = SecretsManager::from_env(env).await?;
         let keys = Keys::load(env, source, PullKeys::derive).await?;
         if keys.current().await.context.is_none() {
@@ -180,6 +189,7 @@ impl Puller {
         let store_timeout = store_timeout(env)?;
         let sink = Sink::from_env(env).await?;
         let uploads = UploadsStore::from_env(env).await?;
+        let limits = UploadLimits::from_env(env)?;
         let described = uploads.as_ref().map(UploadsStore::describe);
         tracing::info!(sink = %sink.describe(), uploads = ?described, sub_app_id = ?api.sub_app_id(), "pull mode ready");
         Ok(Self::new(
@@ -192,7 +202,8 @@ impl Puller {
                 ..PullTimings::default()
             },
         )
-        .with_uploads(uploads))
+        .with_uploads(uploads)
+        .with_limits(limits))
     }
 
     /// The sink events are written to.
@@ -311,11 +322,17 @@ impl Puller {
                 .get("EventHandle")
                 .and_then(Value::as_str)
                 .map(str::to_owned);
-            match self
-                .store(keys.context.as_ref(), event, store_until, sink_down)
-                .await
-            {
-                Outcome::Stored(stored) => {
+            let ingest_keys = IngestKeys {
+                context: keys.context.as_ref(),
+                api: Some(&keys.api),
+            };
+            match self.store(ingest_keys, event, store_until, sink_down).await {
+                Outcome::Stored(stored, enforced) => {
+                    match enforced {
+                        Some(Enforced::Rejected(_)) => report.uploads_rejected += 1,
+                        Some(Enforced::Unchecked) => report.uploads_unchecked += 1,
+                        None => {}
+                    }
                     if stored == Stored::New {
                         report.stored += 1;
                     } else {
@@ -361,7 +378,7 @@ impl Puller {
     /// not attempted (they come back in 30 s) so a dead sink does not eat the confirm window.
     async fn store(
         &self,
-        context_keys: Option<&SecretList>,
+        keys: IngestKeys<'_>,
         event: Map<String, Value>,
         until: Instant,
         sink_down: bool,
@@ -394,11 +411,11 @@ impl Puller {
             ..self.stores.clone()
         };
         let ingested =
-            crate::ingest::ingest(&stores, context_keys, parsed, OffsetDateTime::now_utc()).await;
+            crate::ingest::ingest(&stores, keys, parsed, OffsetDateTime::now_utc()).await;
         match ingested {
             Ok(done) => {
                 tracing::debug!(id = %done.id, %event_type, duplicate = done.stored == Stored::Duplicate, sink_ms = done.sink_latency.as_millis() as u64, "pulled event stored");
-                Outcome::Stored(done.stored)
+                Outcome::Stored(done.stored, done.enforced)
             }
             Err(error) => {
                 tracing::warn!(%event_type, %error, "pulled event not stored or its upload not updated; VOD will deliver it again");
@@ -445,7 +462,7 @@ impl Puller {
 }
 
 enum Outcome {
-    Stored(Stored),
+    Stored(Stored, Option<Enforced>),
     Failed { sink_unavailable: bool },
     Rejected,
 }

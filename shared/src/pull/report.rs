@@ -23,6 +23,10 @@ pub struct PullReport {
     pub confirmed: u64,
     /// Stored, but the confirm failed: they come back as duplicates.
     pub unconfirmed: u64,
+    /// Uploads rejected for breaking a limit (their media deleted).
+    pub uploads_rejected: u64,
+    /// Uploads whose limits could not be checked for want of metadata (kept).
+    pub uploads_unchecked: u64,
 }
 
 impl PullReport {
@@ -36,6 +40,8 @@ impl PullReport {
         self.rejected += other.rejected;
         self.confirmed += other.confirmed;
         self.unconfirmed += other.unconfirmed;
+        self.uploads_rejected += other.uploads_rejected;
+        self.uploads_unchecked += other.uploads_unchecked;
     }
 
     /// The report as JSON, for the Lambda response and `vodgate pull --once`.
@@ -49,17 +55,21 @@ impl PullReport {
             "rejected": self.rejected,
             "confirmed": self.confirmed,
             "unconfirmed": self.unconfirmed,
+            "uploadsRejected": self.uploads_rejected,
+            "uploadsUnchecked": self.uploads_unchecked,
         })
     }
 
     /// The batch's counts as metrics (`EventsRejected` counts events not stored: sink failures
     /// and unparseable events, both left for VOD to deliver again); nothing for an empty batch.
-    fn metric_counts(&self) -> Option<[(&'static str, u64); 4]> {
+    fn metric_counts(&self) -> Option<[(&'static str, u64); 6]> {
         (self.pulled > 0).then_some([
             ("EventsStored", self.stored),
             ("EventDuplicates", self.duplicates),
             ("EventsRejected", self.failed + self.rejected),
             ("EventsUnconfirmed", self.unconfirmed),
+            ("UploadsRejected", self.uploads_rejected),
+            ("UploadsUnchecked", self.uploads_unchecked),
         ])
     }
 
@@ -111,6 +121,8 @@ mod tests {
             rejected: 1,
             confirmed: 3,
             unconfirmed: 0,
+            uploads_rejected: 1,
+            uploads_unchecked: 0,
         };
         assert_eq!(
             report.metric_counts(),
@@ -118,7 +130,9 @@ mod tests {
                 ("EventsStored", 2),
                 ("EventDuplicates", 1),
                 ("EventsRejected", 2),
-                ("EventsUnconfirmed", 0)
+                ("EventsUnconfirmed", 0),
+                ("UploadsRejected", 1),
+                ("UploadsUnchecked", 0)
             ])
         );
         assert_eq!(PullReport::default().metric_counts(), None);

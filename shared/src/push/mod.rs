@@ -23,10 +23,13 @@ mod config;
 
 use crate::ingest::sink::{Sink, SinkError, Stored};
 use crate::ingest::uploads::{UploadsError, UploadsStore};
-use crate::ingest::{IngestError, SinkLatency, StoredEvent, Stores, store_timeout};
+use crate::ingest::{
+    Enforced, Enforcer, IngestError, IngestKeys, SinkLatency, StoredEvent, Stores, store_timeout,
+};
 use crate::platform::config::{ConfigError, Env};
 use crate::platform::keys::{KeySet, Keys, SecretsManager, StartError};
 use crate::platform::secret::SecretList;
+use crate::vod::api::{ApiCredentials, VodApiError};
 use crate::vod::callback::{self, CallbackError, MAX_CALLBACK_BYTES};
 use crate::vod::callback_auth::{AuthMode, CallbackAuthError, CallbackKeys, CallbackVerifier};
 use crate::web::metrics::{Metric, Outcome};
@@ -39,6 +42,8 @@ pub const ROUTE: &str = "/v1/vod/events";
 pub(crate) struct EventsKeys {
     callback: CallbackKeys,
     context: Option<SecretList>,
+    /// The VOD API key pair, when both halves are set: upload limits need it.
+    api: Option<ApiCredentials>,
 }
 
 impl EventsKeys {
@@ -46,7 +51,15 @@ impl EventsKeys {
         Ok(Self {
             callback: config::callback_keys(keys)?,
             context: keys.list("VODGATE_CONTEXT_KEY")?,
+            api: crate::ingest::api_credentials(keys).ok(),
         })
+    }
+
+    fn ingest(&self) -> IngestKeys<'_> {
+        IngestKeys {
+            context: self.context.as_ref(),
+            api: self.api.as_ref(),
+        }
     }
 }
 
@@ -75,6 +88,15 @@ impl EventsState {
                 "VODGATE_CONTEXT_KEY is not set: events cannot be attributed to uploaders (uploader is always null)"
             );
         }
+        let enforcer = Enforcer::from_env(env)?;
+        if enforcer.is_some() && current.api.is_none() {
+            return Err(ConfigError::missing(
+                "VOD_SECRET_ID",
+                "upload limits (UPLOAD_MAX_*, UPLOAD_ALLOWED_CONTAINERS, REVIEW_BLOCK_ACTION=delete) \
+                 delete media through VOD's API: set VOD_SECRET_ID and VOD_SECRET_KEY",
+            )
+            .into());
+        }
         let store_timeout = store_timeout(env)?;
         let sink = Sink::from_env(env).await?;
         tracing::info!(sink = %sink.describe(), "events sink ready");
@@ -89,6 +111,7 @@ impl EventsState {
             stores: Stores {
                 sink,
                 uploads,
+                enforcer,
                 timeout: store_timeout,
             },
         }))
@@ -181,7 +204,7 @@ async fn ingest(
     )?;
     let ingested = crate::ingest::ingest(
         &state.stores,
-        keys.context.as_ref(),
+        keys.ingest(),
         auth.into_callback(),
         received_at,
     )
@@ -189,7 +212,9 @@ async fn ingest(
     .map_err(|error| match error {
         IngestError::Sink(error, latency) => EventsError::Sink(error, SinkLatency(latency)),
         IngestError::Uploads(error) => EventsError::Uploads(error),
+        IngestError::Vod(error) => EventsError::Vod(error),
     })?;
+    record_enforced(ingested.enforced);
     Ok((
         StoredEvent {
             id: ingested.id,
@@ -210,8 +235,22 @@ pub(crate) enum EventsError {
     Sink(SinkError, SinkLatency),
     #[error(transparent)]
     Uploads(UploadsError),
+    /// VOD's API did not describe or delete media that breaks a limit.
+    #[error("{0}")]
+    Vod(VodApiError),
     #[error("{}", .0.message)]
     Http(ApiError),
+}
+
+/// Counts what enforcing the limits did (`UploadsRejected`, `UploadsUnchecked`): one line per
+/// event that did something.
+fn record_enforced(enforced: Option<Enforced>) {
+    let name = match enforced {
+        Some(Enforced::Rejected(_)) => "UploadsRejected",
+        Some(Enforced::Unchecked) => "UploadsUnchecked",
+        None => return,
+    };
+    crate::web::metrics::record_counts("events", &[(name, 1)]);
 }
 
 impl IntoResponse for EventsError {
@@ -283,6 +322,18 @@ impl IntoResponse for EventsError {
                     StatusCode::SERVICE_UNAVAILABLE,
                     "unavailable",
                     "the event's upload could not be updated; retry later",
+                )
+            }
+            Self::Vod(error) => {
+                if error.is_retryable() {
+                    tracing::warn!(cause = %error, "upload limits not enforced yet; answering 503 so VOD retries");
+                } else {
+                    tracing::error!(cause = %error, "VOD refused a call that enforces upload limits; answering 503 so VOD retries");
+                }
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the event's upload could not be checked against the upload limits; retry later",
                 )
             }
             Self::Http(api) => api,

@@ -36,6 +36,7 @@ use tokio::time::Instant;
 
 use crate::attribution::{Upload, UploadIdError};
 use crate::auth::jwt::{AuthError, Caller, Hs256Keys, JwtSettings, JwtVerifier};
+use crate::ingest::uploads::limits::UploadLimits;
 use crate::ingest::uploads::{UploadsError, UploadsStore};
 use crate::platform::config::{ConfigError, Env};
 use crate::platform::keys::{KeySet, Keys, SecretsManager, StartError};
@@ -113,6 +114,8 @@ pub struct SignState {
     keys: Keys<SignKeys>,
     verifier: JwtVerifier,
     policy: UploadPolicy,
+    /// The limits a client's declared `fileSize`/`fileType` are checked against.
+    limits: UploadLimits,
     limiter: Option<RateLimiter>,
     quota: Option<SignQuota>,
     /// The budget of reads (`READ_RATE_LIMIT`), apart from the signing one.
@@ -127,6 +130,7 @@ impl SignState {
         let verifier = JwtVerifier::new(jwt_settings(env)?)
             .map_err(|e| ConfigError::invalid(e.var(), e.to_string()))?;
         let policy = UploadPolicy::from_env(env)?;
+        let limits = UploadLimits::from_env(env)?;
         let limiter = RateLimit::from_env(env)?.limiter();
         let read_limiter = RateLimit::reads_from_env(env)?.limiter();
         let quota = SignQuota::from_env(env).await?;
@@ -151,6 +155,7 @@ impl SignState {
             keys,
             verifier,
             policy,
+            limits,
             limiter,
             quota,
             read_limiter,
@@ -302,6 +307,10 @@ async fn sign(state: &SignState, route: Signing, request: Request) -> Response {
             SignRequest::from_json(&bytes)?
         };
         let upload = upload_for(&keys, &caller.sub, route, &mut request)?;
+        state
+            .limits
+            .check_declared(request.file_size, request.file_type.as_deref())
+            .map_err(|broken| PolicyError::UploadNotAllowed(broken.message))?;
         let grant = state.policy.decide(request)?;
         let now = unix_now();
         if let Some(quota) = &state.quota {
@@ -508,6 +517,9 @@ impl From<SignError> for ApiError {
             },
             SignError::Policy(PolicyError::NotAllowed(_) | PolicyError::ServerOwned(_)) => {
                 (StatusCode::FORBIDDEN, "param_not_allowed", None)
+            }
+            SignError::Policy(PolicyError::UploadNotAllowed(_)) => {
+                (StatusCode::FORBIDDEN, "upload_not_allowed", None)
             }
             SignError::Policy(PolicyError::BadRequest(_)) => {
                 (StatusCode::BAD_REQUEST, "bad_request", None)

@@ -16,6 +16,7 @@
 use std::collections::BTreeSet;
 
 use crate::attribution::Meta;
+use crate::ingest::uploads::limits::is_file_type;
 use crate::platform::config::{ConfigError, Env};
 use crate::vod::signature::{
     MAX_VALIDITY_SECS, TASK_PRIORITY, TaskNotifyMode, check_procedure as procedure_rule,
@@ -191,6 +192,12 @@ pub struct SignRequest {
     pub meta: Option<Meta>,
     /// The upload to refresh, as sent: `sign` checks it against the caller (`Upload::verify`).
     pub upload_id: Option<String>,
+    /// The size the client declares for its file, in bytes (advisory: checked against
+    /// `UPLOAD_MAX_BYTES` before signing, and the real file after upload).
+    pub file_size: Option<u64>,
+    /// The extension or container name the client declares for its file (advisory, like
+    /// `file_size`, against `UPLOAD_ALLOWED_CONTAINERS`).
+    pub file_type: Option<String>,
 }
 
 /// Why a request was refused.
@@ -202,6 +209,9 @@ pub enum PolicyError {
     /// 403: the parameter is always set by the server.
     #[error("{0} is set by the server and cannot be sent by clients")]
     ServerOwned(&'static str),
+    /// 403: what the client declares about its file breaks an upload limit.
+    #[error("{0}")]
+    UploadNotAllowed(String),
     /// 400: the request is malformed.
     #[error("{0}")]
     BadRequest(String),
@@ -267,11 +277,23 @@ impl SignRequest {
                     )
                 }
                 "uploadId" => request.upload_id = Some(value.text("uploadId")?),
+                "fileSize" => request.file_size = Some(value.integer("fileSize")?),
+                "fileType" => {
+                    let file_type = value.text("fileType")?;
+                    if !is_file_type(&file_type) {
+                        return Err(PolicyError::BadRequest(
+                            "fileType must be a file extension or container name such as mp4: \
+                             1 to 32 of letters, digits, '.', '_' and '-'"
+                                .to_owned(),
+                        ));
+                    }
+                    request.file_type = Some(file_type);
+                }
                 "sourceContext" => return Err(PolicyError::ServerOwned("sourceContext")),
                 "sessionContext" => return Err(PolicyError::ServerOwned("sessionContext")),
                 _ => {
                     return Err(PolicyError::BadRequest(format!(
-                        "unknown parameter {}; accepted: procedure, classId, storageRegion, validitySeconds, meta, uploadId",
+                        "unknown parameter {}; accepted: procedure, classId, storageRegion, validitySeconds, meta, uploadId, fileSize, fileType",
                         printable(&key)
                     )));
                 }
@@ -413,6 +435,9 @@ mod tests {
         .unwrap();
         assert_eq!(request.meta.as_ref().unwrap().as_str(), "post_1");
         assert_eq!(request.upload_id.as_deref(), Some("x"));
+        let declared = SignRequest::from_json(br#"{"fileSize":"1024","fileType":".mp4"}"#).unwrap();
+        assert_eq!(declared.file_size, Some(1024));
+        assert_eq!(declared.file_type.as_deref(), Some(".mp4"));
         let grant = p.decide(request).unwrap();
         assert_eq!(grant.procedure.as_deref(), Some("B"));
         assert_eq!(grant.class_id, Some(2));
@@ -442,6 +467,8 @@ mod tests {
             br#"{"meta":"a.b"}"#,
             br#"{"procedure":5}"#,
             br#"{"uploadId":7}"#,
+            br#"{"fileSize":-1}"#,
+            br#"{"fileType":"video/mp4"}"#,
             br#"[1]"#,
             b"not json",
         ] {

@@ -521,3 +521,47 @@ fn event_part(body: &Map<String, Value>) -> Value {
     event.retain(|key, _| !DELIVERY_KEYS.contains(&key.as_str()));
     strip(&Value::Object(event))
 }
+
+#[test]
+fn a_rejection_has_one_envelope_per_upload_that_matches_the_schema() {
+    use crate::ingest::uploads::{Rejection, UploadError};
+    let schema: Value = serde_json::from_str(SCHEMA).expect("schema is JSON");
+    let rejection = Rejection {
+        file_id: "5285890784273533167".into(),
+        error: UploadError {
+            code: "too_large".into(),
+            message: "the file is 2000 bytes, over the limit of 1000 bytes".into(),
+        },
+        limit: json!(1000),
+        actual: json!(2000),
+        decided_at_ms: 0,
+    };
+    let uploader = Uploader {
+        sub: "alice".into(),
+        upload_id: "3VyyNri9Z7UR88ByPfjFyg".into(),
+        meta: None,
+    };
+    let envelope = Envelope::rejection(
+        &rejection,
+        (uploader, AttributedBy::FileId),
+        datetime!(2026-11-28 16:41:00.5 UTC),
+    );
+    let json: Value = serde_json::from_str(&envelope.to_json()).expect("JSON");
+    assert_eq!(
+        json,
+        json!({
+            "id": "vod_086910fffe3b574023430dd363842089",
+            "type": "upload.rejected",
+            "eventType": "vodgate.UploadRejected",
+            "fileId": "5285890784273533167",
+            "taskId": null,
+            "uploader": {"sub": "alice", "uploadId": "3VyyNri9Z7UR88ByPfjFyg", "meta": null},
+            "attributedBy": "fileId",
+            "receivedAt": "2026-11-28T16:41:00Z",
+            "format": "vodgate",
+            "event": {"fileId": "5285890784273533167", "reason": "too_large", "limit": 1000, "actual": 2000}
+        })
+    );
+    let errors = schema_errors(&schema, &json, "");
+    assert!(errors.is_empty(), "{errors:?}");
+}

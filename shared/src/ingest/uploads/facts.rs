@@ -49,9 +49,13 @@ pub enum EventKind {
     /// Anything else, partial deletes and legacy v2 types included.
     #[serde(rename = "media.event")]
     MediaEvent,
+    /// vodgate deleted the upload's media for breaking a limit (its own envelope, not VOD's).
+    #[serde(rename = "upload.rejected")]
+    UploadRejected,
 }
 
-/// An upload's status. Ordered: `waiting < uploaded < processing < ready | failed < deleted`.
+/// An upload's status. Ordered:
+/// `waiting < uploaded < processing < ready | failed < deleted < rejected`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
@@ -67,11 +71,13 @@ pub enum Status {
     Failed,
     /// The file's original was deleted.
     Deleted,
+    /// vodgate deleted the media for breaking a limit: final.
+    Rejected,
 }
 
 impl Status {
     /// The status's place in the order; `ready` and `failed` share one. Steps of ten leave room
-    /// for statuses to come (a `rejected` above `deleted`).
+    /// for statuses to come.
     pub fn rank(self) -> u8 {
         match self {
             Self::Waiting => 0,
@@ -79,6 +85,7 @@ impl Status {
             Self::Processing => 20,
             Self::Ready | Self::Failed => 30,
             Self::Deleted => 40,
+            Self::Rejected => 50,
         }
     }
 
@@ -91,6 +98,7 @@ impl Status {
             Self::Ready => "ready",
             Self::Failed => "failed",
             Self::Deleted => "deleted",
+            Self::Rejected => "rejected",
         }
     }
 }
@@ -162,6 +170,22 @@ pub struct UploadError {
     pub message: String,
 }
 
+/// Why vodgate rejected an upload, and when it decided (the first decision is the one kept).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Rejection {
+    /// The file whose media was deleted.
+    pub file_id: String,
+    /// `code` is one of `too_large`, `too_long`, `format_not_allowed`, `blocked_by_review`.
+    pub error: UploadError,
+    /// The limit broken, as JSON (`null` for a review's `block`).
+    pub limit: serde_json::Value,
+    /// The file's value, as JSON.
+    pub actual: serde_json::Value,
+    /// Unix milliseconds of the decision.
+    pub decided_at_ms: i64,
+}
+
 /// The file an upload became.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -217,6 +241,9 @@ pub struct Facts {
     /// Files whose original was deleted.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub deleted: BTreeSet<String>,
+    /// vodgate deleted the media for breaking a limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejection: Option<Rejection>,
 }
 
 impl Facts {
@@ -305,6 +332,10 @@ impl Facts {
             (a, b) => a.or(b),
         };
         self.deleted.extend(other.deleted);
+        self.rejection = match (self.rejection, other.rejection) {
+            (Some(a), Some(b)) => Some(first_rejection(a, b)),
+            (a, b) => a.or(b),
+        };
         self
     }
 
@@ -332,6 +363,9 @@ impl Facts {
 
     /// The status these facts imply (monotone in the facts).
     pub fn status(&self) -> Status {
+        if self.rejection.is_some() {
+            return Status::Rejected;
+        }
         let file = self.file.as_ref();
         if file.is_some_and(|f| self.deleted.contains(&f.file_id)) {
             return Status::Deleted;
@@ -354,8 +388,11 @@ impl Facts {
         }
     }
 
-    /// The error of a `failed` upload.
+    /// The error of a `failed` or `rejected` upload.
     pub fn error(&self) -> Option<&UploadError> {
+        if let Some(rejection) = &self.rejection {
+            return Some(&rejection.error);
+        }
         match (self.status(), self.finish()) {
             (Status::Failed, Some(Finish::Failed(error))) => Some(error),
             _ => None,
@@ -489,6 +526,18 @@ fn procedure_facts(event: &ProcedureStateChangeEvent, facts: &mut Facts) -> Even
         facts.flows.insert(task, flow);
     }
     kind
+}
+
+/// The rejection decided first; a tie, which no order can settle, goes to the smaller by their
+/// JSON text.
+fn first_rejection(a: Rejection, b: Rejection) -> Rejection {
+    let text = |r: &Rejection| serde_json::to_string(r).unwrap_or_default();
+    match a.decided_at_ms.cmp(&b.decided_at_ms) {
+        std::cmp::Ordering::Less => a,
+        std::cmp::Ordering::Greater => b,
+        std::cmp::Ordering::Equal if text(&a) <= text(&b) => a,
+        std::cmp::Ordering::Equal => b,
+    }
 }
 
 /// The most severe suggestion of the two, with the labels of both.

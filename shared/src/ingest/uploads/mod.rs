@@ -24,6 +24,7 @@
 
 mod dynamodb;
 pub mod facts;
+pub mod limits;
 mod record;
 mod sqlite;
 
@@ -36,7 +37,7 @@ use super::sink::Unavailable;
 use crate::platform::config::{ConfigError, Env};
 
 pub use dynamodb::DynamoDbUploads;
-pub use facts::{EventKind, Facts, Status};
+pub use facts::{EventKind, Facts, Rejection, Status, UploadError};
 pub use record::{Upload, UploadRecord, UploadRef};
 pub use sqlite::SqliteUploads;
 

@@ -1,8 +1,9 @@
-//! A small client for the four VOD API 3.0 actions the service calls: `PullEvents` and
-//! `ConfirmEvents` (the reliable-callback queue, see `crate::pull`), `DescribeEventConfig` and
-//! `ModifyEventConfig` (`vodgate vod-config`).
+//! A small client for the six VOD API 3.0 actions the service calls: `PullEvents` and
+//! `ConfirmEvents` (the reliable-callback queue, see `crate::pull`), `DeleteMedia` and
+//! `DescribeMediaInfos` (limits enforced after upload, see `crate::ingest`),
+//! `DescribeEventConfig` and `ModifyEventConfig` (`vodgate vod-config`).
 //!
-//! Why not an SDK: there is no maintained Rust one, the four calls are one request shape, and
+//! Why not an SDK: there is no maintained Rust one, the six calls are one request shape, and
 //! the signature is [`crate::vod::tc3`]. Every call is a `POST` of a JSON body to the endpoint
 //! (`https://vod.tencentcloudapi.com`, or `VOD_API_ENDPOINT` for tests and special zones), signed
 //! over `content-type;host;x-tc-action` like the worked VOD examples of the research notes.
@@ -14,7 +15,8 @@
 //! with capped exponential backoff and jitter, never past the caller's [`Budget`]; anything else
 //! (bad signature, bad parameter) is returned at once, since repeating it cannot help.
 //! Retrying is safe for every action here: a repeated `PullEvents` hands out other or
-//! redelivered events, and `ConfirmEvents`/`ModifyEventConfig` are idempotent.
+//! redelivered events, and the others are idempotent (a repeated `DeleteMedia` finds nothing to
+//! delete, which [`media`] counts as deleted).
 //!
 //! The timestamp comes from an injectable [`Clock`], so tests sign deterministically. Response
 //! bodies are read up to [`MAX_RESPONSE_BYTES`]; request and response bodies (which hold events)
@@ -23,6 +25,7 @@
 mod config;
 mod error;
 mod events;
+mod media;
 mod retry;
 
 use std::fmt;
@@ -37,6 +40,7 @@ use crate::vod::tc3;
 
 pub use config::{EventConfig, EventConfigChange, Mode, Switch};
 pub use error::{NetworkFailure, VodApiError};
+pub use media::{Deleted, MediaInfo};
 pub(crate) use retry::Budget;
 pub use retry::RetryPolicy;
 

@@ -388,3 +388,50 @@ proptest! {
         prop_assert!(joined.status().rank() >= x.status().rank(), "monotone");
     }
 }
+
+fn rejected(code: &str, decided_at_ms: i64) -> Facts {
+    Facts {
+        rejection: Some(Rejection {
+            file_id: FILE_ID.into(),
+            error: UploadError {
+                code: code.into(),
+                message: format!("{code} at {decided_at_ms}"),
+            },
+            limit: json!(1),
+            actual: json!(2),
+            decided_at_ms,
+        }),
+        ..Facts::default()
+    }
+}
+
+#[test]
+fn rejected_is_final_and_the_first_rejection_stays() {
+    let ready = facts(&new_file_upload(), 1).join(facts(&finish_ready(), 2));
+    let first = rejected("too_large", 10);
+    let later = rejected("blocked_by_review", 20);
+    let record = ready.clone().join(first.clone());
+    assert_eq!(record.status(), Status::Rejected);
+    assert_eq!(record.error().map(|e| e.code.as_str()), Some("too_large"));
+    for event in [&finish_failed(), &deleted(), &processing()] {
+        let after = record.clone().join(facts(event, 3));
+        assert_eq!(after.status(), Status::Rejected, "{}", event["EventType"]);
+    }
+    assert_eq!(Status::Rejected.rank(), 50);
+    assert!(Status::Rejected.rank() > Status::Deleted.rank());
+    let a = first.clone().join(later.clone());
+    let b = later.join(first.clone());
+    assert_eq!(a, b, "commutative");
+    assert_eq!(a, first.clone().join(first.clone()), "the earlier decision");
+    let tie = rejected("too_long", 10);
+    assert_eq!(
+        first.clone().join(tie.clone()),
+        tie.join(first),
+        "a tie is settled the same in every order"
+    );
+    let shown = UploadRecord::merge(None, &upload(), record, 5)
+        .unwrap()
+        .to_upload();
+    assert_eq!(shown.status.as_str(), "rejected");
+    assert_eq!(shown.error.unwrap().message, "too_large at 10");
+}

@@ -1,4 +1,6 @@
-//! Where pull mode's VOD API client and key pair come from: the environment and the secret.
+//! Where the events side's VOD API client and key pair come from: the environment and the
+//! secret. Pull mode takes events from VOD's queue with them, and both modes delete media that
+//! breaks a limit (`super::enforce`), so they live below both.
 
 use crate::platform::config::{ConfigError, Env};
 use crate::platform::keys::KeySet;
