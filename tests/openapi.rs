@@ -548,6 +548,8 @@ fn start_servers(db: &Path) -> Vec<(Server, Spawned)> {
         ("SIGN_MAX_CLIENT_VALIDITY_SECONDS", "86400"),
         ("SIGN_RATE_LIMIT", "off"),
         ("UPLOADS_STORE", sink.as_str()),
+        ("UPLOAD_MAX_BYTES", "1GB"),
+        ("UPLOAD_ALLOWED_CONTAINERS", "mp4,webm"),
     ]);
     let mut limited_env = sign_common.to_vec();
     limited_env.extend([
@@ -704,6 +706,20 @@ fn sign_examples() -> Vec<Example> {
             .bearer(&token)
             .json(&json!({"classId": 9}))
             .reason("param_not_allowed"),
+        ex(Sign, "POST", UPLOADS, 403)
+            .bearer(&token)
+            .json(&json!({"fileSize": 1_000_000_001_u64}))
+            .reason("upload_not_allowed"),
+        ex(Sign, "POST", ROUTE, 403)
+            .bearer(&token)
+            .json(&json!({"fileType": "avi"}))
+            .reason("upload_not_allowed"),
+        ex(Sign, "GET", format!("{ROUTE}?fileSize=1000000001"), 403)
+            .bearer(&token)
+            .reason("upload_not_allowed"),
+        ex(Sign, "POST", UPLOADS, 201)
+            .bearer(&token)
+            .json(&json!({"fileSize": 1_000_000_000_u64, "fileType": ".mov"})),
         ex(Sign, "POST", UPLOADS, 413)
             .bearer(&token)
             .body("x".repeat(64 * 1024)),
