@@ -315,3 +315,32 @@ async fn simulate_against_a_server_that_keeps_no_uploads_says_so() {
         "{said}"
     );
 }
+
+#[test]
+fn simulate_shows_an_upload_over_a_limit_rejected_and_its_media_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let ran = run_with(
+        dir.path(),
+        &["simulate", "--size", "20000000"],
+        &[("UPLOAD_MAX_BYTES", "10MB")],
+    );
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    let report = ran.stdout;
+    let statuses: Vec<&str> = report
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("status: "))
+        .collect();
+    assert_eq!(
+        statuses,
+        ["waiting", "rejected", "rejected", "rejected"],
+        "{report}"
+    );
+    assert!(
+        report.contains("VOD API stand-in: DeleteMedia FileId="),
+        "{report}"
+    );
+    assert!(report.contains("\"code\": \"too_large\""), "{report}");
+    assert!(report.contains("\"outputs\": []"), "{report}");
+    let events = run(dir.path(), &["events"]);
+    assert!(events.contains("vodgate.UploadRejected"), "{events}");
+}

@@ -117,7 +117,10 @@ pub fn sample_upload_callback(
                 "SourceInfo": { "SourceType": "Upload", "SourceContext": source_context }
             },
             "ProcedureTaskId": procedure_task_id,
-            "MetaData": { "Size": 7_700_180, "Duration": 60, "Width": 640, "Height": 480 }
+            "MetaData": {
+                "Size": 7_700_180, "Duration": 60, "Width": 640, "Height": 480,
+                "Container": "mov,mp4,m4a,3gp,3g2,mj2"
+            }
         },
         "Sign": vodgate::vod::callback_auth::sign_for(callback_key, t),
         "T": t

@@ -31,6 +31,7 @@ mod simulate;
 mod token;
 mod uploads;
 mod vod_config;
+mod vod_standin;
 
 #[derive(Parser)]
 #[command(

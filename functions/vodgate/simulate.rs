@@ -11,11 +11,18 @@
 //! A private server (the default) signs a task flow (`VOD_PROCEDURE`, unless one is set), so the
 //! signature carries a `sessionContext`; a server given with `--url` may not, and then the flow's
 //! events are tied to the upload by its `FileId` and `ProcedureTaskId`, as VOD's would be.
+//!
+//! With an upload limit set (`UPLOAD_MAX_BYTES`, …) and `--size` over it, the walk shows the
+//! rejection instead: the private server deletes the media through `VOD_API_ENDPOINT`, or, when
+//! none is set, through a local stand-in ([`crate::vod_standin`]), and the upload ends
+//! `rejected`, where the later events leave it. Whether the file breaks a limit is decided by the
+//! library's own rule, so the walk expects what the server will do.
 
 use std::net::Ipv4Addr;
 
 use serde_json::Value;
 use tokio::net::TcpListener;
+use vodgate::ingest::uploads::limits::{FileMetadata, UploadLimits, Verdict};
 use vodgate::platform::config::Env;
 use vodgate::vod::signature;
 use vodgate::web::serve::BoxError;
@@ -23,7 +30,7 @@ use vodgate::{push, sign};
 
 use crate::dev::{self, DevKeys};
 use crate::failure::Failure;
-use crate::{serve, token};
+use crate::{serve, token, vod_standin};
 
 /// The task flow a private server signs, so its signatures carry a `sessionContext`.
 const SIMULATED_PROCEDURE: &str = "SimulatedFlow";
@@ -34,7 +41,17 @@ pub struct Args {
     /// started for the run. It must accept the dev keys and keep uploads (UPLOADS_STORE).
     #[arg(long)]
     url: Option<String>,
+    /// The size the simulated file reports in NewFileUpload, in bytes. Over UPLOAD_MAX_BYTES,
+    /// the upload is rejected and its media deleted (through VOD_API_ENDPOINT, or a local
+    /// stand-in of VOD's API when none is set).
+    #[arg(long, default_value_t = DEFAULT_SIZE)]
+    size: u64,
 }
+
+/// The size of the simulated file, as VOD's sample `NewFileUpload` reports it.
+const DEFAULT_SIZE: u64 = 7_700_180;
+/// The container of the simulated file, as VOD reports an MP4.
+const CONTAINER: &str = "mov,mp4,m4a,3gp,3g2,mj2";
 
 /// The dev server the run talks to, and how to reach it.
 struct Run {
@@ -44,11 +61,20 @@ struct Run {
 }
 
 pub async fn run(args: Args, env: &Env, keys: &DevKeys) -> Result<(), BoxError> {
+    let limits = UploadLimits::from_env(env)?;
+    let verdict = limits.check(&FileMetadata {
+        size: Some(args.size),
+        duration_seconds: Some(60.0),
+        container: Some(CONTAINER),
+    });
     let base = match args.url {
         Some(url) => url.trim_end_matches('/').to_owned(),
         None => {
             let mut env = env.clone();
             env.set_default("VOD_PROCEDURE", SIMULATED_PROCEDURE);
+            if limits.enforces() && env.non_empty("VOD_API_ENDPOINT").is_none() {
+                env.set_default("VOD_API_ENDPOINT", vod_standin::start().await?);
+            }
             let app = serve::dev_app(&env).await?;
             let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
             let addr = listener.local_addr()?;
@@ -92,11 +118,20 @@ pub async fn run(args: Args, env: &Env, keys: &DevKeys) -> Result<(), BoxError> 
     let file_id = format!("52858907842{:08}", rand::random::<u32>() % 100_000_000);
     let task_id = format!("1500000001-procedurev2-{:020x}", rand::random::<u64>());
     let key = keys.callback_key();
+    let mut uploaded = dev::sample_upload_callback(&source_context, &file_id, &task_id, &key, now);
+    uploaded["FileUploadEvent"]["MetaData"]["Size"] = args.size.into();
+    let rejected = match &verdict {
+        Verdict::Breaks(violation) => {
+            println!("   (the file breaks a limit: {violation})");
+            Some("rejected")
+        }
+        Verdict::Within | Verdict::Unknown(_) => None,
+    };
     let steps = [
         (
             "3. NewFileUpload (the file is in VOD, a task flow will run)",
-            dev::sample_upload_callback(&source_context, &file_id, &task_id, &key, now),
-            "uploaded",
+            uploaded,
+            rejected.unwrap_or("uploaded"),
         ),
         (
             "4. ProcedureStateChanged PROCESSING (the upload's task flow started)",
@@ -108,7 +143,7 @@ pub async fn run(args: Args, env: &Env, keys: &DevKeys) -> Result<(), BoxError> 
                 &key,
                 now,
             ),
-            "processing",
+            rejected.unwrap_or("processing"),
         ),
         (
             "5. ProcedureStateChanged FINISH (every sub-task SUCCESS)",
@@ -120,7 +155,7 @@ pub async fn run(args: Args, env: &Env, keys: &DevKeys) -> Result<(), BoxError> 
                 &key,
                 now,
             ),
-            "ready",
+            rejected.unwrap_or("ready"),
         ),
     ];
     for (what, callback, status) in steps {

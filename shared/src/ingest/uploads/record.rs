@@ -112,16 +112,27 @@ impl Upload {
         Self::of(upload_id, meta, &Facts::default(), None)
     }
 
+    /// A `rejected` upload shows no URL: its media, and everything made from it, was deleted.
     fn of(upload_id: &str, meta: Option<&str>, facts: &Facts, times: Option<(i64, i64)>) -> Self {
+        let status = facts.status();
+        let gone = status == Status::Rejected;
         Self {
             upload_id: upload_id.to_owned(),
-            status: facts.status(),
+            status,
             file_id: facts.file.as_ref().map(|f| f.file_id.clone()),
             meta: meta.map(str::to_owned),
             created_at: times.map(|(created, _)| rfc3339(unix(created))),
             updated_at: times.map(|(_, updated)| rfc3339(unix(updated))),
-            media: facts.file.as_ref().map(|f| f.media.clone()),
-            outputs: facts.outputs.clone(),
+            media: facts.file.as_ref().map(|f| Media {
+                url: f.media.url.clone().filter(|_| !gone),
+                cover_url: f.media.cover_url.clone().filter(|_| !gone),
+                ..f.media.clone()
+            }),
+            outputs: if gone {
+                Vec::new()
+            } else {
+                facts.outputs.clone()
+            },
             review: facts.review.clone(),
             error: facts.error().cloned(),
         }
