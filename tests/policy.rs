@@ -495,7 +495,7 @@ fn puller(fake: &FakeVod, sink_db: &Path, uploads: UploadsStore) -> Puller {
     Puller::new(
         api,
         keys,
-        SqliteSink::open(sink_db).unwrap().into(),
+        SqliteSink::open(sink_db).unwrap(),
         Duration::from_secs(2),
         timings(),
     )

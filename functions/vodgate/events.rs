@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use vodgate::ingest::sink::{Sink, SqliteSink};
+use vodgate::ingest::sink::{Sinks, SqliteSink};
 use vodgate::platform::config::Env;
 use vodgate::web::serve::BoxError;
 
@@ -49,13 +49,14 @@ pub async fn run(args: Args, env: &Env) -> Result<(), BoxError> {
     }
 }
 
-/// The `EVENT_SINK` store, which must be a local SQLite file: no other sink can be listed.
+/// The local SQLite file among the `EVENT_SINK` sinks: no other sink can be listed.
 pub async fn local_store(env: &Env) -> Result<SqliteSink, BoxError> {
-    match Sink::from_env(env).await? {
-        Sink::Sqlite(sink) => Ok(sink),
-        other => Err(format!(
+    let sinks = Sinks::from_env(env).await?;
+    match sinks.sqlite() {
+        Some(sink) => Ok(sink.clone()),
+        None => Err(format!(
             "EVENT_SINK is {}; `vodgate events` reads only a local sqlite: sink",
-            other.describe()
+            sinks.describe()
         )
         .into()),
     }

@@ -13,6 +13,10 @@
 //!   5-minute deduplication window; a retry after that window is delivered again.
 //! - **SQS standard** cannot deduplicate at all: delivery is at least once, and every copy carries
 //!   the same `id` so consumers dedupe by it.
+//! - **Webhook** (`webhook:<url>`, [`WebhookSink`]) delivers at least once too, under the same
+//!   `webhook-id` every time; the receiver's 2xx is the acknowledgement.
+//!
+//! `EVENT_SINK` may name several sinks ([`Sinks`]): an event is stored when every one has it.
 //!
 //! Every sink but SQLite has a size limit (SQS: the queue's `MaximumMessageSize`, 256 KiB to
 //! 1 MiB; DynamoDB: 400 KB per item). An envelope over it is stored gzip-compressed, never dropped
@@ -25,8 +29,10 @@
 //! caller; the envelope contract lives in `crate::ingest::envelope`, and nothing here depends on it.
 
 mod dynamodb;
+mod set;
 mod sqlite;
 mod sqs;
+mod webhook;
 
 use std::io::{Read, Write};
 
@@ -39,16 +45,18 @@ use aws_sdk_sqs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use crate::platform::config::{ConfigError, Env};
 
 pub use dynamodb::DynamoDbSink;
+pub use set::Sinks;
 pub use sqlite::{SqliteSink, StoredEvent};
 pub use sqs::SqsSink;
+pub use webhook::{WebhookSecrets, WebhookSink};
 
-/// The variable naming the sink.
+/// The variable naming the sinks.
 const SINK_VAR: &str = "EVENT_SINK";
 /// The variable setting how long DynamoDB keeps an event.
 const RETENTION_VAR: &str = "EVENT_RETENTION_DAYS";
 const DEFAULT_RETENTION_DAYS: u32 = 30;
 const MAX_RETENTION_DAYS: u32 = 3650;
-const SINK_FORMS: &str = "sqs:<queue url>, dynamodb:<table name> or sqlite:<path>";
+const SINK_FORMS: &str = "a comma-separated list of sqs:<queue url>, dynamodb:<table name>, sqlite:<path> or webhook:<url>";
 
 /// What a sink stores: the envelope JSON plus the attributes sinks index by. Built by the caller.
 #[derive(Clone)]
@@ -215,41 +223,11 @@ pub enum Sink {
     Sqs(SqsSink),
     /// A DynamoDB table keyed by `id`.
     DynamoDb(DynamoDbSink),
+    /// An HTTPS endpoint of the app's, Standard Webhooks signed.
+    Webhook(WebhookSink),
 }
 
 impl Sink {
-    /// From `EVENT_SINK` = `sqs:<queue url>` | `dynamodb:<table name>` | `sqlite:<path>` and
-    /// `EVENT_RETENTION_DAYS` (default 30; 1..=3650; DynamoDB's TTL).
-    ///
-    /// Builds AWS clients only for the AWS kinds, with [`crate::platform::aws::sdk_config`], and makes no
-    /// network call, so a cold start stays fast and AWS problems surface on the first store. A
-    /// SQLite file is opened (and created) here, so a bad path fails start-up.
-    pub async fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        match SinkSpec::from_env(env)? {
-            SinkSpec::Sqlite(path) => SqliteSink::open(std::path::Path::new(path))
-                .map(Self::Sqlite)
-                .map_err(|e| ConfigError::invalid(SINK_VAR, format!("cannot open {path:?}: {e}"))),
-            SinkSpec::Sqs(queue_url) => {
-                let sdk = crate::platform::aws::sdk_config().await;
-                Ok(Self::Sqs(SqsSink::new(
-                    aws_sdk_sqs::Client::new(&sdk),
-                    queue_url.to_owned(),
-                )))
-            }
-            SinkSpec::DynamoDb {
-                table,
-                retention_days,
-            } => {
-                let sdk = crate::platform::aws::sdk_config().await;
-                Ok(Self::DynamoDb(DynamoDbSink::new(
-                    aws_sdk_dynamodb::Client::new(&sdk),
-                    table.to_owned(),
-                    retention_days,
-                )))
-            }
-        }
-    }
-
     /// Stores `record` durably. `Ok` means the event survives a crash of this process, so VOD may
     /// be acknowledged; `Stored::Duplicate` means it already had been. The caller bounds the
     /// wait (the events function's `EVENT_STORE_TIMEOUT_SECONDS`); a write that completes after
@@ -260,16 +238,18 @@ impl Sink {
             Self::Sqlite(sink) => sink.store(record).await,
             Self::Sqs(sink) => sink.store(record).await,
             Self::DynamoDb(sink) => sink.store(record).await,
+            Self::Webhook(sink) => sink.store(record).await,
         }
     }
 
-    /// The sink in `EVENT_SINK` form, for logs: `sqlite:/path`, `sqs:<url>`, `dynamodb:<table>`.
-    /// Holds no secrets.
+    /// The sink in `EVENT_SINK` form, for logs: `sqlite:/path`, `sqs:<url>`, `dynamodb:<table>`,
+    /// `webhook:<origin>/…`. Holds no secrets.
     pub fn describe(&self) -> String {
         match self {
             Self::Sqlite(sink) => format!("sqlite:{}", sink.path().display()),
             Self::Sqs(sink) => format!("sqs:{}", sink.queue_url()),
             Self::DynamoDb(sink) => format!("dynamodb:{}", sink.table()),
+            Self::Webhook(sink) => format!("webhook:{}", sink.describe_url()),
         }
     }
 }
@@ -292,24 +272,21 @@ impl From<DynamoDbSink> for Sink {
     }
 }
 
-/// The parsed configuration, before any file is opened or client built.
+/// One parsed entry of `EVENT_SINK`, before any file is opened or client built.
 #[derive(Debug, PartialEq, Eq)]
 enum SinkSpec<'a> {
     Sqlite(&'a str),
     Sqs(&'a str),
     DynamoDb { table: &'a str, retention_days: u32 },
+    Webhook(&'a str),
 }
 
 impl<'a> SinkSpec<'a> {
-    fn from_env(env: &'a Env) -> Result<Self, ConfigError> {
+    /// Every entry of `EVENT_SINK`, in order; the same entry twice is refused.
+    fn list_from_env(env: &'a Env) -> Result<Vec<Self>, ConfigError> {
         let raw = env
             .non_empty(SINK_VAR)
             .ok_or_else(|| ConfigError::missing(SINK_VAR, SINK_FORMS))?;
-        let invalid = |why: &str| ConfigError::invalid(SINK_VAR, format!("{why}, got {raw:?}"));
-        let (kind, target) = raw
-            .split_once(':')
-            .ok_or_else(|| invalid(&format!("expected {SINK_FORMS}")))?;
-        let target = target.trim();
         // Checked whatever the kind, so a typo never waits for a switch to DynamoDB to show.
         let retention_days = env.parse_in(
             RETENTION_VAR,
@@ -317,7 +294,32 @@ impl<'a> SinkSpec<'a> {
             1..=MAX_RETENTION_DAYS,
             "a whole number of days",
         )?;
+        let mut specs: Vec<Self> = Vec::new();
+        for entry in raw.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let spec = Self::parse(entry, retention_days)?;
+            if specs.contains(&spec) {
+                return Err(ConfigError::invalid(
+                    SINK_VAR,
+                    "names the same sink twice".to_owned(),
+                ));
+            }
+            specs.push(spec);
+        }
+        if specs.is_empty() {
+            return Err(ConfigError::missing(SINK_VAR, SINK_FORMS));
+        }
+        Ok(specs)
+    }
+
+    /// One entry. The message quotes the entry only for kinds whose target holds no secret.
+    fn parse(raw: &'a str, retention_days: u32) -> Result<Self, ConfigError> {
+        let invalid = |why: &str| ConfigError::invalid(SINK_VAR, format!("{why}, got {raw:?}"));
+        let (kind, target) = raw
+            .split_once(':')
+            .ok_or_else(|| invalid(&format!("expected {SINK_FORMS}")))?;
+        let target = target.trim();
         match kind.trim() {
+            "webhook" => Ok(Self::Webhook(target)),
             "sqlite" if !target.is_empty() => Ok(Self::Sqlite(target)),
             "sqlite" => Err(invalid("expected sqlite:<path>")),
             "sqs" if is_queue_url(target) => Ok(Self::Sqs(target)),
@@ -387,22 +389,26 @@ mod tests {
 
     fn spec_err(pairs: &[(&str, &str)]) -> ConfigError {
         let env = Env::from_pairs(pairs.iter().copied());
-        SinkSpec::from_env(&env).unwrap_err()
+        SinkSpec::list_from_env(&env).unwrap_err()
+    }
+
+    fn one(env: &Env) -> Result<SinkSpec<'_>, ConfigError> {
+        SinkSpec::list_from_env(env).map(|mut specs| specs.remove(0))
     }
 
     #[test]
     fn parses_each_kind() {
         let env = Env::from_pairs([("EVENT_SINK", "sqlite:/var/lib/vodgate/events.sqlite")]);
         assert_eq!(
-            SinkSpec::from_env(&env),
+            one(&env),
             Ok(SinkSpec::Sqlite("/var/lib/vodgate/events.sqlite"))
         );
         let url = "https://sqs.us-east-1.amazonaws.com/123456789012/vod-events.fifo";
         let env = Env::from_pairs([("EVENT_SINK", format!("sqs:{url}"))]);
-        assert_eq!(SinkSpec::from_env(&env), Ok(SinkSpec::Sqs(url)));
+        assert_eq!(one(&env), Ok(SinkSpec::Sqs(url)));
         let env = Env::from_pairs([("EVENT_SINK", "dynamodb:vod-events")]);
         assert_eq!(
-            SinkSpec::from_env(&env),
+            one(&env),
             Ok(SinkSpec::DynamoDb {
                 table: "vod-events",
                 retention_days: 30
@@ -413,7 +419,7 @@ mod tests {
             ("EVENT_RETENTION_DAYS", "3650"),
         ]);
         assert!(matches!(
-            SinkSpec::from_env(&env),
+            one(&env),
             Ok(SinkSpec::DynamoDb {
                 retention_days: 3650,
                 ..
@@ -443,8 +449,8 @@ mod tests {
         let err = spec_err(&[]);
         assert_eq!(
             err.to_string(),
-            "invalid configuration: EVENT_SINK: is required (sqs:<queue url>, \
-             dynamodb:<table name> or sqlite:<path>)"
+            "invalid configuration: EVENT_SINK: is required (a comma-separated list of \
+             sqs:<queue url>, dynamodb:<table name>, sqlite:<path> or webhook:<url>)"
         );
         let err = spec_err(&[("EVENT_SINK", "kafka:topic")]);
         assert!(err.message.contains("kafka:topic"), "{err}");
@@ -459,42 +465,6 @@ mod tests {
             ]);
             assert_eq!(err.var, "EVENT_RETENTION_DAYS", "{value:?}: {err}");
         }
-    }
-
-    #[tokio::test]
-    async fn from_env_builds_each_kind_without_network() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("nested/events.sqlite");
-        let env = Env::from_pairs([("EVENT_SINK", format!("sqlite:{}", path.display()))]);
-        let sink = Sink::from_env(&env).await.unwrap();
-        assert!(matches!(sink, Sink::Sqlite(_)));
-        assert_eq!(sink.describe(), format!("sqlite:{}", path.display()));
-        assert!(path.exists());
-
-        // An unroutable endpoint: building the clients must not touch it.
-        let url = "http://192.0.2.1:9/000000000000/events";
-        let env = Env::from_pairs([("EVENT_SINK", format!("sqs:{url}"))]);
-        let sink = Sink::from_env(&env).await.unwrap();
-        assert!(matches!(sink, Sink::Sqs(_)));
-        assert_eq!(sink.describe(), format!("sqs:{url}"));
-
-        let env = Env::from_pairs([("EVENT_SINK", "dynamodb:vod-events")]);
-        let sink = Sink::from_env(&env).await.unwrap();
-        assert!(matches!(sink, Sink::DynamoDb(_)));
-        assert_eq!(sink.describe(), "dynamodb:vod-events");
-    }
-
-    #[tokio::test]
-    async fn unopenable_sqlite_path_names_event_sink() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("a-file");
-        std::fs::write(&file, "not a directory").unwrap();
-        let env = Env::from_pairs([(
-            "EVENT_SINK",
-            format!("sqlite:{}", file.join("events.sqlite").display()),
-        )]);
-        let err = Sink::from_env(&env).await.unwrap_err();
-        assert_eq!(err.var, "EVENT_SINK", "{err}");
     }
 
     #[test]

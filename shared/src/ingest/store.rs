@@ -31,7 +31,7 @@ use tokio::time::Instant;
 
 use super::enforce::{self, Enforced, Enforcer, Judgement};
 use super::envelope::{AttributedBy, Envelope, Uploader};
-use super::sink::{Record, Sink, SinkError, Stored, Unavailable};
+use super::sink::{Record, SinkError, Sinks, Stored, Unavailable};
 use super::uploads::{EventKind, Facts, Update, UploadRef, UploadsError, UploadsStore};
 use crate::attribution;
 use crate::platform::config::{ConfigError, Env};
@@ -62,7 +62,7 @@ pub(crate) fn store_timeout(env: &Env) -> Result<Duration, ConfigError> {
 /// any, and the time the whole store path may take.
 #[derive(Debug, Clone)]
 pub(crate) struct Stores {
-    pub(crate) sink: Sink,
+    pub(crate) sink: Sinks,
     pub(crate) uploads: Option<UploadsStore>,
     pub(crate) enforcer: Option<Arc<Enforcer>>,
     pub(crate) timeout: Duration,
@@ -330,7 +330,7 @@ async fn within<T>(
 /// finds it). Returns how long the sink took, on tokio's clock like the deadline, so a test with a
 /// paused clock sees both exactly.
 async fn store_envelope(
-    sink: &Sink,
+    sink: &Sinks,
     envelope: &Envelope,
     deadline: Instant,
     budget: Duration,
@@ -384,7 +384,7 @@ mod tests {
     async fn a_sink_that_does_not_answer_times_out_after_exactly_the_timeout() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("events.sqlite");
-        let sink = Sink::from(SqliteSink::open(&path).unwrap());
+        let sink = Sinks::from(SqliteSink::open(&path).unwrap());
         let lock = rusqlite::Connection::open(&path).unwrap();
         lock.execute_batch("BEGIN IMMEDIATE").unwrap();
         let callback = callback::parse(br#"{"EventType":"FileDeleted"}"#).unwrap();

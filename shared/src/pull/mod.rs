@@ -43,7 +43,7 @@ use tokio::time::Instant;
 
 mod report;
 
-use crate::ingest::sink::{Sink, Stored};
+use crate::ingest::sink::{Sinks, Stored};
 use crate::ingest::uploads::UploadsStore;
 use crate::ingest::uploads::limits::UploadLimits;
 use crate::ingest::{Enforced, Enforcer, IngestKeys, Stores, store_timeout};
@@ -140,7 +140,7 @@ impl Puller {
     pub fn new(
         api: VodApi,
         keys: Keys<PullKeys>,
-        sink: Sink,
+        sink: impl Into<Sinks>,
         store_timeout: Duration,
         timings: PullTimings,
     ) -> Self {
@@ -148,7 +148,7 @@ impl Puller {
             api,
             keys,
             stores: Stores {
-                sink,
+                sink: sink.into(),
                 uploads: None,
                 enforcer: None,
                 timeout: store_timeout,
@@ -187,7 +187,7 @@ impl Puller {
         }
         let margin = env.seconds_in("VOD_PULL_MARGIN_SECONDS", Duration::from_secs(10), 1..=30)?;
         let store_timeout = store_timeout(env)?;
-        let sink = Sink::from_env(env).await?;
+        let sink = Sinks::from_env(env).await?;
         let uploads = UploadsStore::from_env(env).await?;
         let limits = UploadLimits::from_env(env)?;
         let described = uploads.as_ref().map(UploadsStore::describe);
@@ -206,8 +206,8 @@ impl Puller {
         .with_limits(limits))
     }
 
-    /// The sink events are written to.
-    pub fn sink(&self) -> &Sink {
+    /// The sinks events are written to.
+    pub fn sink(&self) -> &Sinks {
         &self.stores.sink
     }
 

@@ -21,7 +21,7 @@ use time::OffsetDateTime;
 
 mod config;
 
-use crate::ingest::sink::{Sink, SinkError, Stored};
+use crate::ingest::sink::{SinkError, Sinks, Stored};
 use crate::ingest::uploads::{UploadsError, UploadsStore};
 use crate::ingest::{
     Enforced, Enforcer, IngestError, IngestKeys, SinkLatency, StoredEvent, Stores, store_timeout,
@@ -98,7 +98,7 @@ impl EventsState {
             .into());
         }
         let store_timeout = store_timeout(env)?;
-        let sink = Sink::from_env(env).await?;
+        let sink = Sinks::from_env(env).await?;
         tracing::info!(sink = %sink.describe(), "events sink ready");
         let uploads = UploadsStore::from_env(env).await?;
         if let Some(uploads) = &uploads {
@@ -117,8 +117,8 @@ impl EventsState {
         }))
     }
 
-    /// The sink events are written to.
-    pub fn sink(&self) -> &Sink {
+    /// The sinks events are written to.
+    pub fn sink(&self) -> &Sinks {
         &self.stores.sink
     }
 
