@@ -29,6 +29,7 @@ fn record<'a>(id: &'a str, envelope: &'a str) -> Record<'a> {
     Record {
         id,
         event_type: "NewFileUpload",
+        kind: "upload.completed",
         file_id: Some(FILE_ID),
         uploader_sub: Some("user-42"),
         received_at: "2026-11-28T16:41:00Z",

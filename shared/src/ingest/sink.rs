@@ -63,6 +63,8 @@ const SINK_FORMS: &str = "a comma-separated list of sqs:<queue url>, dynamodb:<t
 pub struct Record<'a> {
     /// `"vod_"` + 32 hex digits; deterministic per event, so a redelivery has the same id.
     pub id: &'a str,
+    /// The envelope's `type`, e.g. `upload.completed`.
+    pub kind: &'a str,
     /// The VOD event type, e.g. `NewFileUpload`.
     pub event_type: &'a str,
     /// The VOD file id, when the event is about a file.

@@ -338,6 +338,7 @@ async fn store_envelope(
     let received_at_text = crate::ingest::envelope::rfc3339(envelope.received_at);
     let record = Record {
         id: &envelope.id,
+        kind: envelope.kind.as_str(),
         event_type: &envelope.event_type,
         file_id: envelope.file_id.as_deref(),
         uploader_sub: envelope.uploader.as_ref().map(|u| u.sub.as_str()),

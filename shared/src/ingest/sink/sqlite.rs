@@ -284,6 +284,7 @@ mod tests {
         Record {
             id,
             event_type: "NewFileUpload",
+            kind: "upload.completed",
             file_id: Some("5285890781763144364"),
             uploader_sub: None,
             received_at: "2026-11-28T16:41:00Z",

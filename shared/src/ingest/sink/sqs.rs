@@ -194,6 +194,7 @@ mod tests {
     fn record<'a>(file_id: Option<&'a str>, event_type: &'a str) -> Record<'a> {
         Record {
             id: "vod_0123456789abcdef0123456789abcdef",
+            kind: "upload.completed",
             event_type,
             file_id,
             uploader_sub: None,

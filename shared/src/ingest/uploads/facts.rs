@@ -54,6 +54,22 @@ pub enum EventKind {
     UploadRejected,
 }
 
+impl EventKind {
+    /// The kind as an envelope's `type` spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::UploadCompleted => "upload.completed",
+            Self::MediaProcessing => "media.processing",
+            Self::MediaReady => "media.ready",
+            Self::MediaFailed => "media.failed",
+            Self::MediaReviewed => "media.reviewed",
+            Self::MediaDeleted => "media.deleted",
+            Self::MediaEvent => "media.event",
+            Self::UploadRejected => "upload.rejected",
+        }
+    }
+}
+
 /// An upload's status. Ordered:
 /// `waiting < uploaded < processing < ready | failed < deleted < rejected`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
