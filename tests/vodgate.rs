@@ -653,3 +653,31 @@ async fn simulate_against_a_server_that_keeps_no_uploads_says_so() {
         "{said}"
     );
 }
+
+#[tokio::test]
+async fn a_server_with_other_dev_keys_refuses_and_the_hint_names_the_state_directory() {
+    let server_dir = project();
+    let mut server = Spawned::start_in(
+        BIN,
+        &["serve", "--port", "0"],
+        &[] as &[(&str, &str)],
+        Some(server_dir.path()),
+    );
+    let base = server.wait_listening();
+    let other = project();
+    let said = tokio::task::spawn_blocking({
+        let dir = other.path().to_owned();
+        move || run_failing(&dir, &["simulate", "--url", &base], &[])
+    })
+    .await
+    .unwrap();
+    assert!(said.contains("401"), "{said}");
+    let state = other.path().join(".vodgate");
+    assert!(
+        said.contains(&format!(
+            "does not take the dev token of {}",
+            state.display()
+        )),
+        "{said}"
+    );
+}
