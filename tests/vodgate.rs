@@ -154,6 +154,19 @@ async fn serves_both_functions_with_generated_dev_keys() {
         "{out}"
     );
     assert!(out.contains("- secretId is the dev placeholder"), "{out}");
+    // An exported real key does not stand in for the placeholder's: only the dev key made it.
+    let exported = run_with(
+        dir.path(),
+        &["inspect", &signature],
+        &[("VOD_SECRET_KEY", "a-real-key")],
+    );
+    assert!(
+        exported
+            .stdout
+            .contains("HMAC: valid for the dev placeholder key"),
+        "{}",
+        exported.stdout
+    );
     // A signature VOD would refuse is a problem found: exit 1, the report still printed.
     let wrong = run_with(dir.path(), &["inspect", &signature, "--key", "wrong"], &[]);
     assert_eq!(wrong.code, 1);

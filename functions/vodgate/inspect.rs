@@ -23,7 +23,8 @@ use crate::timefmt;
 #[derive(clap::Args)]
 #[command(after_help = "\
 Exit status: 0 when VOD would accept the signature, 1 when it would not (the report says why).
-Without --key, a signature naming the dev placeholder secretId is checked with the dev key.
+Without --key, the HMAC is checked with the dev placeholder key when the signature names the dev
+placeholder secretId (no other key can have made it), else with VOD_SECRET_KEY if set.
 
 Examples:
   vodgate inspect \"$SIGNATURE\"
@@ -34,8 +35,8 @@ pub struct Args {
     /// The signature (base64) as the sign function returned it, or - for stdin
     #[arg(value_name = "SIGNATURE|-")]
     signature: String,
-    /// The VOD SecretKey to check the HMAC with
-    #[arg(long, env = "VOD_SECRET_KEY", hide_env_values = true)]
+    /// The VOD SecretKey to check the HMAC with (default: see below)
+    #[arg(long)]
     key: Option<String>,
 }
 
@@ -53,16 +54,20 @@ pub fn run(args: &Args, env: &Env, state: &StateDir) -> Result<(), BoxError> {
     let now = dev::unix_now();
     let placeholder = param(&signature::inspect(&signature, None, now), "secretId")
         == Some(dev::PLACEHOLDER_SECRET_ID);
-    let mac_key = match (&args.key, placeholder) {
-        (Some(key), _) => Some(MacKey {
+    let mac_key = match (&args.key, placeholder, env.non_empty("VOD_SECRET_KEY")) {
+        (Some(key), _, _) => Some(MacKey {
             key,
             name: "the given key",
         }),
-        (None, true) => Some(MacKey {
+        (None, true, _) => Some(MacKey {
             key: dev::PLACEHOLDER_SECRET_KEY,
             name: "the dev placeholder key",
         }),
-        (None, false) => None,
+        (None, false, Some(key)) => Some(MacKey {
+            key,
+            name: "VOD_SECRET_KEY",
+        }),
+        (None, false, None) => None,
     };
     let report = signature::inspect(&signature, mac_key.as_ref().map(|k| k.key.as_bytes()), now);
     let context_keys = context_keys(env, state)?;
@@ -118,7 +123,7 @@ fn verdict(report: &Inspection, key: Option<&MacKey<'_>>, problems: usize) -> Re
             let hint = if key.key == dev::PLACEHOLDER_SECRET_KEY {
                 "the signature names the dev placeholder secretId but another key made it"
             } else {
-                "check --key (or VOD_SECRET_KEY) is the SecretKey the sign function used"
+                "check the key (--key, or VOD_SECRET_KEY) is the SecretKey the sign function used"
             };
             Err(
                 Failure::new(format!("the HMAC does not match {}", key.name))
