@@ -2,7 +2,8 @@
 //!
 //! A newcomer should see an upload signed, a callback authenticated and an event stored without
 //! an AWS account, a Tencent account or any configuration: with no arguments this serves both
-//! functions on 127.0.0.1:8080 with generated dev keys (see `dev`) and a local SQLite event store.
+//! functions on 127.0.0.1:8080 with generated dev keys (see `dev`) and a local SQLite event store,
+//! both in one state directory (see `state`) that every command finds wherever it is run from.
 //! The other commands work on what that server does, so they read the same dev keys: mint a token
 //! it accepts, explain a signature it issued, post it a callback, list what it stored, or run a
 //! whole upload's round trip; `pull` and `vod-config` reach the real VOD account.
