@@ -87,13 +87,22 @@ async fn authenticated_callbacks_are_stored_once() {
 
     let upload = callback_fixture("new_file_upload.json");
     let (status, body) = app.post(&signed(upload.clone(), SIGN_KEY, 600)).await;
-    assert_eq!((status, &body), (200, &json!({"code": 0, "message": "ok"})));
+    let id = body["data"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        (status, &body),
+        (
+            200,
+            &json!({"code": 0, "message": "ok", "data": {"id": id, "duplicate": false}})
+        )
+    );
     // VOD redelivers with a fresh T/Sign (here under the previous, still accepted key).
-    let (status, _) = app.post(&signed(upload.clone(), OLD_SIGN_KEY, 300)).await;
+    let (status, body) = app.post(&signed(upload.clone(), OLD_SIGN_KEY, 300)).await;
     assert_eq!(status, 200, "a duplicate counts as written");
+    assert_eq!(body["data"], json!({"id": id, "duplicate": true}));
     let events = stored(&db);
     assert_eq!(events.len(), 1, "stored exactly once");
     let envelope = &events[0];
+    assert_eq!(envelope["id"], id.as_str());
     assert_eq!(envelope["eventType"], "NewFileUpload");
     assert_eq!(envelope["fileId"], "5285890784273533167");
     assert_eq!(envelope["format"], "v3");
@@ -163,6 +172,35 @@ async fn bad_callbacks_are_refused_and_nothing_is_stored() {
             signed(upload.clone(), SIGN_KEY, 3600),
             401,
             "signature_time_invalid",
+        ),
+        // Both parts present, T not a whole number: the time is named, not a missing signature.
+        (
+            {
+                let mut v = upload.clone();
+                v["Sign"] = "zz".into();
+                v["T"] = "abc".into();
+                v
+            },
+            401,
+            "signature_time_invalid",
+        ),
+        (
+            {
+                let mut v = signed(upload.clone(), SIGN_KEY, 600);
+                v["T"] = "1796184600.0".into();
+                v
+            },
+            401,
+            "signature_time_invalid",
+        ),
+        (
+            {
+                let mut v = signed(upload.clone(), SIGN_KEY, 600);
+                v["Sign"] = "zz".into();
+                v
+            },
+            401,
+            "invalid_signature",
         ),
         (
             signed(json!({"FileUploadEvent": {}}), SIGN_KEY, 600),

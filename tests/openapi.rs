@@ -927,6 +927,13 @@ fn events_examples() -> Vec<Example> {
             ex(server, "POST", &url, 401)
                 .json(&signed(upload.clone(), SIGN_KEY, 3600))
                 .reason("signature_time_invalid"),
+            ex(server, "POST", &url, 401)
+                .json(&{
+                    let mut body = signed(upload.clone(), SIGN_KEY, 600);
+                    body["T"] = "1796184600.0".into();
+                    body
+                })
+                .reason("signature_time_invalid"),
         ]);
     }
     examples

@@ -445,6 +445,8 @@ fn binary_env(fake: &FakeVod) -> Vec<(&'static str, String)> {
 async fn vodgate_pull_once_drains_into_the_dev_store() {
     let dir = tempfile::tempdir().unwrap();
     let fake = FakeVod::start(options()).await;
+    // The project's state directory, found by `vodgate` run in `dir`.
+    std::fs::create_dir(dir.path().join(".vodgate")).unwrap();
     let db = dir.path().join(".vodgate/events.sqlite");
     fake.set_store_check(sqlite_check(&db));
     for event in mixed_events(20) {

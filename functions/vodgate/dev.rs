@@ -1,12 +1,12 @@
 //! Local development defaults for the `vodgate` tool.
 //!
 //! A newcomer runs one command and gets both functions on 127.0.0.1:8080 with no configuration.
-//! That needs keys, so the first run generates random ones and keeps them in `.vodgate/` (in the
-//! working directory, git-ignored, readable only by the owner); later runs, `vodgate token` and
+//! That needs keys, so the first run generates random ones and keeps them in the state directory
+//! (see `state`; readable only by the owner) and says where; later runs, `vodgate token` and
 //! `vodgate simulate` read the same file and so agree with the running server. Anything already
 //! set in the environment wins over these defaults. VOD credentials cannot be invented: without
 //! real ones, placeholders let the server run (signatures are well-formed, VOD will refuse them)
-//! and a warning says so.
+//! and a warning says so; half a pair is refused rather than completed with a placeholder.
 
 use std::fs;
 use std::io;
@@ -21,20 +21,47 @@ use vodgate::platform::config::Env;
 use vodgate::platform::secret::Secret;
 use vodgate::web::serve::BoxError;
 
-/// Where the dev keys live, relative to the working directory.
-const DEV_DIR: &str = ".vodgate";
+use crate::failure::Failure;
+use crate::state::StateDir;
+
 /// The placeholder VOD SecretId used when none is configured.
-const PLACEHOLDER_SECRET_ID: &str = "AKIDvodgateDevPlaceholder";
+pub const PLACEHOLDER_SECRET_ID: &str = "AKIDvodgateDevPlaceholder";
+/// The placeholder VOD SecretKey that goes with it.
+pub const PLACEHOLDER_SECRET_KEY: &str = "vodgate-dev-placeholder-secret-key";
 /// The `sub` of dev tokens.
 pub const DEV_SUB: &str = "dev-user";
 
 /// The process environment with the dev defaults filled in where nothing is set, and the dev keys
-/// behind them.
-pub fn dev_env(mut env: Env) -> Result<(Env, DevKeys), BoxError> {
-    let keys = DevKeys::load_or_create(Path::new(DEV_DIR))?;
-    keys.apply_defaults(&mut env);
+/// behind them, read from `state` (created there, with a note on stderr, on first use).
+pub fn dev_env(mut env: Env, state: &StateDir) -> Result<(Env, DevKeys), BoxError> {
+    check_vod_credentials(&env)?;
+    let (keys, created) = DevKeys::load_or_create(state.path())?;
+    if created {
+        eprintln!(
+            "note: new dev keys in {state}; a server started with other keys refuses this tool's \
+             tokens and callbacks"
+        );
+    }
+    keys.apply_defaults(&mut env, state);
     env.set_default("CORS_ALLOWED_ORIGINS", "*");
     Ok((env, keys))
+}
+
+/// Refuses half a VOD key pair: signing with a real id and a placeholder key (or the reverse)
+/// makes signatures VOD refuses, and nothing would say why.
+fn check_vod_credentials(env: &Env) -> Result<(), Failure> {
+    let set = |name| env.non_empty(name).is_some();
+    let (missing, given) = match (set("VOD_SECRET_ID"), set("VOD_SECRET_KEY")) {
+        (true, false) => ("VOD_SECRET_KEY", "VOD_SECRET_ID"),
+        (false, true) => ("VOD_SECRET_ID", "VOD_SECRET_KEY"),
+        _ => return Ok(()),
+    };
+    Err(
+        Failure::new(format!("{given} is set but {missing} is not")).hint(format!(
+            "export both (your Tencent Cloud API key pair), or unset {given} to sign with the \
+             dev placeholders"
+        )),
+    )
 }
 
 /// Generated keys, persisted between runs.
@@ -47,11 +74,27 @@ pub struct DevKeys {
 }
 
 impl DevKeys {
-    /// Reads `dir/dev-keys.json`, creating it with fresh random keys on first use.
-    pub fn load_or_create(dir: &Path) -> io::Result<Self> {
+    /// Reads `dir/dev-keys.json`, creating it with fresh random keys on first use; `true` when
+    /// it was created now.
+    pub fn load_or_create(dir: &Path) -> io::Result<(Self, bool)> {
+        if let Some(keys) = Self::load(dir)? {
+            return Ok((keys, false));
+        }
+        let keys = Self {
+            jwt_secret: random_key(),
+            context_key: random_key(),
+            callback_key: random_alnum(32),
+        };
+        fs::create_dir_all(dir)?;
+        write_private(&keys_path(dir), &serde_json::to_vec_pretty(&keys)?)?;
+        Ok((keys, true))
+    }
+
+    /// Reads `dir/dev-keys.json`, if there is one.
+    pub fn load(dir: &Path) -> io::Result<Option<Self>> {
         let path = keys_path(dir);
         match fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+            Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
                 io::Error::new(
                     io::ErrorKind::InvalidData,
                     format!(
@@ -60,30 +103,26 @@ impl DevKeys {
                     ),
                 )
             }),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                let keys = Self {
-                    jwt_secret: random_key(),
-                    context_key: random_key(),
-                    callback_key: random_alnum(32),
-                };
-                fs::create_dir_all(dir)?;
-                write_private(&path, &serde_json::to_vec_pretty(&keys)?)?;
-                Ok(keys)
-            }
-            Err(e) => Err(e),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io::Error::new(e.kind(), format!("{}: {e}", path.display()))),
         }
     }
 
     /// Fills every unset variable the local server needs.
-    pub fn apply_defaults(&self, env: &mut Env) {
+    pub fn apply_defaults(&self, env: &mut Env, state: &StateDir) {
         env.set_default("JWT_HS256_SECRET", self.jwt_secret.clone());
         env.set_default("VODGATE_CONTEXT_KEY", self.context_key.clone());
         env.set_default("VOD_SECRET_ID", PLACEHOLDER_SECRET_ID);
-        env.set_default("VOD_SECRET_KEY", "vodgate-dev-placeholder-secret-key");
+        env.set_default("VOD_SECRET_KEY", PLACEHOLDER_SECRET_KEY);
         env.set_default("VOD_CALLBACK_KEYS", self.callback_key.clone());
-        env.set_default("EVENT_SINK", format!("sqlite:{DEV_DIR}/events.sqlite"));
+        env.set_default("EVENT_SINK", state.sqlite_store());
         // The uploads' records live next to the events, in the same file.
-        env.set_default("UPLOADS_STORE", format!("sqlite:{DEV_DIR}/events.sqlite"));
+        env.set_default("UPLOADS_STORE", state.sqlite_store());
+    }
+
+    /// The dev attribution key (`VODGATE_CONTEXT_KEY` unless one is exported).
+    pub fn context_key(&self) -> &str {
+        &self.context_key
     }
 
     /// The dev callback SignKey.
@@ -247,11 +286,18 @@ fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
 mod tests {
     use super::*;
 
+    fn state(dir: &Path) -> StateDir {
+        StateDir::resolve(Some(dir), &Env::default(), dir).unwrap()
+    }
+
     #[test]
     fn keys_persist_between_runs() {
         let dir = tempfile::tempdir().unwrap();
-        let first = DevKeys::load_or_create(dir.path()).unwrap();
-        let second = DevKeys::load_or_create(dir.path()).unwrap();
+        assert!(DevKeys::load(dir.path()).unwrap().is_none());
+        let (first, created) = DevKeys::load_or_create(dir.path()).unwrap();
+        assert!(created);
+        let (second, created) = DevKeys::load_or_create(dir.path()).unwrap();
+        assert!(!created);
         assert_eq!(first.jwt_secret, second.jwt_secret);
         assert_eq!(first.callback_key.len(), 32);
         let mode = fs::metadata(keys_path(dir.path())).unwrap().permissions();
@@ -264,11 +310,28 @@ mod tests {
     #[test]
     fn environment_wins_over_defaults() {
         let dir = tempfile::tempdir().unwrap();
-        let keys = DevKeys::load_or_create(dir.path()).unwrap();
+        let (keys, _) = DevKeys::load_or_create(dir.path()).unwrap();
         let mut env = Env::from_pairs([("VOD_SECRET_ID", "AKIDreal")]);
-        keys.apply_defaults(&mut env);
+        keys.apply_defaults(&mut env, &state(dir.path()));
         assert_eq!(env.get("VOD_SECRET_ID"), Some("AKIDreal"));
         assert!(!uses_placeholder_credentials(&env));
         assert_eq!(env.get("JWT_HS256_SECRET"), Some(keys.jwt_secret.as_str()));
+        let store = format!("sqlite:{}", dir.path().join("events.sqlite").display());
+        assert_eq!(env.get("EVENT_SINK"), Some(store.as_str()));
+    }
+
+    #[test]
+    fn half_a_vod_key_pair_is_refused_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        for (set, missing) in [
+            ("VOD_SECRET_ID", "VOD_SECRET_KEY is not"),
+            ("VOD_SECRET_KEY", "VOD_SECRET_ID is not"),
+        ] {
+            let env = Env::from_pairs([(set, "real")]);
+            let error = dev_env(env, &state(dir.path())).err().unwrap();
+            assert!(error.to_string().contains(missing), "{error}");
+        }
+        let both = Env::from_pairs([("VOD_SECRET_ID", "AKIDreal"), ("VOD_SECRET_KEY", "k")]);
+        assert!(dev_env(both, &state(dir.path())).is_ok());
     }
 }

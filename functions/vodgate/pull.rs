@@ -12,8 +12,14 @@ use crate::dev;
 use crate::failure::Failure;
 
 #[derive(clap::Args)]
+#[command(after_help = "\
+Needs the real VOD_SECRET_ID/VOD_SECRET_KEY; exits 1 if an event could not be stored.
+
+Examples:
+  vodgate pull --once                          # drain the queue into the local store
+  EVENT_SINK=sqs:$QUEUE_URL vodgate pull        # pull until Ctrl-C, into SQS")]
 pub struct Args {
-    /// Drain what is queued now, print a summary and exit.
+    /// Drain what is queued now, print a summary and exit (default: pull until Ctrl-C).
     #[arg(long)]
     once: bool,
 }

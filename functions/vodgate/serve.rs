@@ -5,7 +5,7 @@
 //! banner prints a ready-to-use token, because the first thing anyone wants is one request that
 //! works.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::io;
 
 use axum::Router;
 use tokio::net::TcpListener;
@@ -16,56 +16,88 @@ use vodgate::web::Cors;
 use vodgate::web::metrics::Outcome;
 use vodgate::web::serve::{BoxError, ServerLimits};
 
-use crate::{dev, token};
-
-/// The port `vodgate` serves on when none is given.
-const DEFAULT_PORT: u16 = 8080;
+use crate::failure::Failure;
+use crate::state::StateDir;
+use crate::{dev, timefmt, token};
 
 #[derive(clap::Args)]
+#[command(after_help = "\
+Examples:
+  vodgate serve                       # http://127.0.0.1:8080
+  PORT=8082 vodgate                   # another port (--port wins over PORT)
+  vodgate serve --host 0.0.0.0        # reachable from other machines too
+  vodgate --state-dir /tmp/demo serve # other keys and another store")]
 pub struct Args {
-    /// The TCP port to listen on (0 picks a free one; the banner shows which).
-    #[arg(long, default_value_t = DEFAULT_PORT)]
+    /// The TCP port (0 picks a free one)
+    #[arg(long, env = "PORT", default_value_t = 8080)]
     port: u16,
-    /// The address to listen on; 0.0.0.0 serves other machines too.
-    #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
-    host: IpAddr,
+    /// The address or host name (0.0.0.0: all interfaces)
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
 }
 
-impl Default for Args {
-    /// What `vodgate` with no command serves: the same as `vodgate serve`.
-    fn default() -> Self {
-        Self {
-            port: DEFAULT_PORT,
-            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+impl Args {
+    /// What `vodgate` with no command serves: the same as `vodgate serve`, `PORT` included.
+    pub fn from_env() -> Self {
+        #[derive(clap::Parser)]
+        struct Defaults {
+            #[command(flatten)]
+            args: Args,
         }
+        <Defaults as clap::Parser>::parse_from(["vodgate"]).args
     }
 }
 
-pub async fn run(args: Args, env: &Env) -> Result<(), BoxError> {
+pub async fn run(args: Args, env: &Env, state: &StateDir) -> Result<(), BoxError> {
     if dev::uses_placeholder_credentials(env) {
         tracing::warn!(
-            "VOD_SECRET_ID/VOD_SECRET_KEY are not set: signatures use PLACEHOLDER credentials and VOD will reject them. Export your real VOD keys to upload for real."
+            "VOD_SECRET_ID and VOD_SECRET_KEY are not set: signatures use PLACEHOLDER credentials and VOD will reject them. Export your real VOD key pair to upload for real."
         );
     }
+    let listener = TcpListener::bind((args.host.as_str(), args.port))
+        .await
+        .map_err(|e| cannot_listen(&args, &e))?;
     let app = dev_app(env).await?;
-    let listener = TcpListener::bind(SocketAddr::new(args.host, args.port)).await?;
     let addr = listener.local_addr()?;
-    let token = token::mint(env, dev::DEV_SUB, None, 7 * 86_400)?;
+    let ttl = token::default_ttl();
+    let token = token::mint(env, dev::DEV_SUB, None, ttl)?;
     println!(
-        "vodgate dev server on http://{addr}\n\n\
-         dev token (sub={sub}, valid 7 days; mint another with `vodgate token`):\n\
+        "vodgate dev server on http://{addr}\n\
+         state (dev keys, events.sqlite): {state}\n\n\
+         dev token (sub={sub}, valid {valid}; mint another with `vodgate token`):\n\
          \x20 export TOKEN={token}\n\n\
          try:\n\
          \x20 curl -s -X POST -H \"Authorization: Bearer $TOKEN\" http://{addr}{route}\n\
          \x20 curl -s -H \"Authorization: Bearer $TOKEN\" http://{addr}{route}   # your uploads\n\
          \x20 vodgate simulate --url http://{addr}   # an upload from waiting to ready\n\
          \x20 vodgate uploads                        # every local upload and its status\n\
-         \x20 vodgate events --follow                # what the events function stored\n",
+         \x20 vodgate events --follow                # what the events function stores next\n",
         sub = dev::DEV_SUB,
+        valid = timefmt::duration(ttl),
         route = sign::UPLOADS_ROUTE,
     );
     vodgate::web::serve::serve_http(app, listener, ServerLimits::default()).await?;
     Ok(())
+}
+
+/// Why the server could not listen, and which setting to change.
+fn cannot_listen(args: &Args, error: &io::Error) -> Failure {
+    let (host, port) = (&args.host, args.port);
+    match error.kind() {
+        io::ErrorKind::AddrInUse => Failure::new(format!(
+            "port {port} on {host} is already in use"
+        ))
+        .hint(
+            "pick another with --port N or PORT=N (0 picks a free one), or stop what listens there",
+        ),
+        io::ErrorKind::PermissionDenied => {
+            Failure::new(format!("not allowed to listen on port {port}: {error}"))
+                .hint("ports below 1024 need privileges: pick another with --port N or PORT=N")
+        }
+        _ => Failure::new(format!("cannot listen on {host}:{port}: {error}")).hint(
+            "--host takes an address or a name of this machine: 127.0.0.1, localhost, 0.0.0.0",
+        ),
+    }
 }
 
 /// Both functions' routes on one router, as the dev server serves them.

@@ -28,22 +28,31 @@ use vodgate::vod::signature;
 use vodgate::web::serve::BoxError;
 use vodgate::{push, sign};
 
+use crate::callback::cause;
 use crate::dev::{self, DevKeys};
 use crate::failure::Failure;
+use crate::state::StateDir;
 use crate::{serve, token, vod_standin};
 
 /// The task flow a private server signs, so its signatures carry a `sessionContext`.
 const SIMULATED_PROCEDURE: &str = "SimulatedFlow";
 
 #[derive(clap::Args)]
+#[command(after_help = "\
+A server given with --url must take the dev keys of the state directory and keep uploads
+(UPLOADS_STORE, as `vodgate serve` does).
+
+Examples:
+  vodgate simulate                                # on a private server, nothing else needed
+  vodgate simulate --url http://127.0.0.1:8080    # against a running `vodgate serve`
+  UPLOAD_MAX_BYTES=10MB vodgate simulate --size 20000000
+                                                  # a rejection: the media is deleted through
+                                                  # VOD_API_ENDPOINT, or a local stand-in")]
 pub struct Args {
-    /// A running vodgate to use (e.g. http://127.0.0.1:8080); by default a private one is
-    /// started for the run. It must accept the dev keys and keep uploads (UPLOADS_STORE).
+    /// A running vodgate, such as http://127.0.0.1:8080 (default: a private one)
     #[arg(long)]
     url: Option<String>,
-    /// The size the simulated file reports in NewFileUpload, in bytes. Over UPLOAD_MAX_BYTES,
-    /// the upload is rejected and its media deleted (through VOD_API_ENDPOINT, or a local
-    /// stand-in of VOD's API when none is set).
+    /// The file size NewFileUpload reports, in bytes (over UPLOAD_MAX_BYTES: rejected)
     #[arg(long, default_value_t = DEFAULT_SIZE)]
     size: u64,
 }
@@ -53,14 +62,15 @@ const DEFAULT_SIZE: u64 = 7_700_180;
 /// The container of the simulated file, as VOD reports an MP4.
 const CONTAINER: &str = "mov,mp4,m4a,3gp,3g2,mj2";
 
-/// The dev server the run talks to, and how to reach it.
-struct Run {
+/// The dev server the run talks to, how to reach it, and the state directory whose keys it uses.
+struct Run<'a> {
     base: String,
     http: reqwest::Client,
     token: String,
+    state: &'a StateDir,
 }
 
-pub async fn run(args: Args, env: &Env, keys: &DevKeys) -> Result<(), BoxError> {
+pub async fn run(args: Args, env: &Env, keys: &DevKeys, state: &StateDir) -> Result<(), BoxError> {
     let limits = UploadLimits::from_env(env)?;
     let verdict = limits.check(&FileMetadata {
         size: Some(args.size),
@@ -86,6 +96,7 @@ pub async fn run(args: Args, env: &Env, keys: &DevKeys) -> Result<(), BoxError> 
         http: reqwest::Client::new(),
         token: token::mint(env, dev::DEV_SUB, None, 600)?,
         base,
+        state,
     };
     println!(
         "1. token for sub={} (HS256, scope vod:upload)",
@@ -181,7 +192,7 @@ pub async fn run(args: Args, env: &Env, keys: &DevKeys) -> Result<(), BoxError> 
     Ok(())
 }
 
-impl Run {
+impl Run<'_> {
     /// `data` of a successful answer to an authenticated request.
     async fn call(
         &self,
@@ -198,8 +209,11 @@ impl Run {
             request = request.body(body);
         }
         let response = request.send().await.map_err(|e| {
-            Failure::new(format!("cannot reach {}: {e}", self.base))
-                .hint("start vodgate (`vodgate serve`) or leave out --url to use a private one")
+            Failure::new(format!("cannot reach {}: {}", self.base, cause(&e))).hint(format!(
+                "is `vodgate serve` running on {}? Start it, or leave out --url to use a \
+                 private one",
+                self.base
+            ))
         })?;
         let status = response.status();
         let answer: Value = serde_json::from_str(&response.text().await?)
@@ -213,10 +227,11 @@ impl Run {
                 "that server keeps no uploads: start it with UPLOADS_STORE (`vodgate serve` \
                  sets it), or leave out --url",
             ),
-            Some("invalid_token" | "missing_token") => failure.hint(
-                "that server does not take the dev token: run vodgate from the directory whose \
-                 .vodgate/ the server uses, or leave out --url",
-            ),
+            Some("invalid_token" | "missing_token") => failure.hint(format!(
+                "that server does not take the dev token of {}: give both the same state \
+                 directory (--state-dir or VODGATE_HOME), or leave out --url",
+                self.state
+            )),
             _ => failure,
         }
         .into())
@@ -238,10 +253,11 @@ impl Run {
             "the callback was refused: {status} {}",
             response.text().await?
         ))
-        .hint(
-            "the server must take the dev SignKey (VOD_CALLBACK_KEYS of .vodgate/dev-keys.json) \
-             on its events route; leave out --url to use a private one",
-        )
+        .hint(format!(
+            "the server must take the dev SignKey of {} on its events route: give both the same \
+             state directory (--state-dir or VODGATE_HOME), or leave out --url",
+            self.state
+        ))
         .into())
     }
 

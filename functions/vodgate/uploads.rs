@@ -15,8 +15,12 @@ use crate::failure::Failure;
 const MAX_SHOWN: usize = 1000;
 
 #[derive(clap::Args)]
+#[command(after_help = "\
+Examples:
+  vodgate uploads
+  vodgate uploads --json | jq 'select(.status == \"ready\")'")]
 pub struct Args {
-    /// Print each upload as one JSON line, as `GET /v1/uploads/{uploadId}` shows it.
+    /// One JSON line per upload, as GET /v1/uploads/{uploadId} shows it
     #[arg(long)]
     json: bool,
 }

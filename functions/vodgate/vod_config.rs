@@ -9,13 +9,20 @@
 use clap::Subcommand;
 use vodgate::platform::config::Env;
 use vodgate::platform::keys::{KeySet, Keys, SecretsManager};
-use vodgate::vod::api::{EventConfig, EventConfigChange, Mode, Switch};
+use vodgate::vod::api::{ApiCredentials, EventConfig, EventConfigChange, Mode, Switch, VodApi};
 use vodgate::vod::callback_auth::CallbackKeys;
 use vodgate::web::serve::BoxError;
 
 use crate::failure::Failure;
 
 #[derive(clap::Args)]
+#[command(after_help = "\
+Reads VOD_SECRET_ID/VOD_SECRET_KEY (or VODGATE_SECRET_ARN) from the environment, never dev keys.
+
+Examples:
+  vodgate vod-config show
+  vodgate vod-config set --mode PUSH --url \"$CALLBACK_URL\" --sign-key
+  vodgate vod-config set --upload-media-complete ON")]
 pub struct Args {
     #[command(subcommand)]
     command: Command,
@@ -31,14 +38,13 @@ enum Command {
 
 #[derive(clap::Args)]
 struct SetArgs {
-    /// PUSH: VOD posts each event to --url. PULL: events wait for `vodgate pull` (or the
-    /// pull function).
+    /// PUSH (VOD posts to --url) or PULL (`vodgate pull` fetches)
     #[arg(long, value_name = "PUSH|PULL")]
     mode: Option<Mode>,
-    /// The v3.0 callback URL (the deployment's CallbackUrl output); "" clears it.
-    #[arg(long)]
+    /// The v3.0 callback URL, a full https URL; "" clears it
+    #[arg(long, value_parser = parse_url)]
     url: Option<String>,
-    /// Set VOD's SignKey to the current (first) key of VOD_CALLBACK_KEYS.
+    /// Set VOD's SignKey to the first key of VOD_CALLBACK_KEYS
     #[arg(long)]
     sign_key: bool,
     /// NewFileUpload events.
@@ -54,13 +60,12 @@ struct SetArgs {
 
 /// Runs `args` against VOD. `env` is the process environment without dev defaults.
 pub async fn run(args: Args, env: &Env) -> Result<(), BoxError> {
-    let api = vodgate::ingest::vod_api(env)?;
-    let source = SecretsManager::from_env(env).await?;
-    let keys = Keys::load(env, source, |keys: &KeySet| Ok(keys.clone()))
-        .await?
-        .current()
-        .await;
-    let credentials = vodgate::ingest::api_credentials(&keys)?;
+    let (api, keys, credentials) = account(env).await.map_err(|e| {
+        Failure::new(e.to_string()).hint(
+            "export VOD_SECRET_ID and VOD_SECRET_KEY (your Tencent Cloud API key pair), or \
+             VODGATE_SECRET_ARN; vod-config acts on the real account and never uses dev keys",
+        )
+    })?;
     match args.command {
         Command::Show => {
             print_config(api.describe_event_config(&credentials).await?);
@@ -75,6 +80,18 @@ pub async fn run(args: Args, env: &Env) -> Result<(), BoxError> {
             Ok(())
         }
     }
+}
+
+/// The VOD API, the keys in force and the API credentials among them.
+async fn account(env: &Env) -> Result<(VodApi, KeySet, ApiCredentials), BoxError> {
+    let api = vodgate::ingest::vod_api(env)?;
+    let source = SecretsManager::from_env(env).await?;
+    let keys = Keys::load(env, source, |keys: &KeySet| Ok(keys.clone()))
+        .await?
+        .current()
+        .await;
+    let credentials = vodgate::ingest::api_credentials(&keys)?;
+    Ok((api, (*keys).clone(), credentials))
 }
 
 fn print_config(config: EventConfig) {
@@ -109,12 +126,6 @@ fn print_config(config: EventConfig) {
 impl SetArgs {
     /// The change these flags ask for, checked before anything is sent to VOD.
     fn change(self, keys: &KeySet) -> Result<EventConfigChange, BoxError> {
-        if let Some(url) = self.url.as_deref().filter(|u| !u.is_empty()) {
-            let parsed = reqwest::Url::parse(url).map_err(|e| format!("--url: {e}"))?;
-            if !matches!(parsed.scheme(), "https" | "http") {
-                return Err("--url must be an http(s) URL".into());
-            }
-        }
         let sign_key = if self.sign_key {
             // The same rule the events function holds SignKeys to (letters and digits, ≤ 32).
             let list = keys.list("VOD_CALLBACK_KEYS")?.ok_or_else(|| {
@@ -143,5 +154,21 @@ impl SetArgs {
                 .into());
         }
         Ok(change)
+    }
+}
+
+/// `--url`: empty (to clear it), or a full http(s) URL with a host.
+fn parse_url(url: &str) -> Result<String, String> {
+    if url.is_empty() {
+        return Ok(String::new());
+    }
+    let expected = "a full https URL is expected, such as \
+                    https://abc.execute-api.ap-guangzhou.amazonaws.com/v1/vod/events";
+    match reqwest::Url::parse(url) {
+        Ok(parsed) if matches!(parsed.scheme(), "https" | "http") && parsed.host().is_some() => {
+            Ok(url.to_owned())
+        }
+        Ok(_) => Err(expected.to_owned()),
+        Err(e) => Err(format!("{e}; {expected}")),
     }
 }

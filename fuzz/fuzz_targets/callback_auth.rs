@@ -95,8 +95,10 @@ fn verify(callback: Callback, query: Option<&str>) -> Result<AuthMethod, Callbac
         assert!(
             matches!(
                 error,
-                CallbackAuthError::MissingSign
+                CallbackAuthError::MissingSign(_)
+                    | CallbackAuthError::MalformedSign
                     | CallbackAuthError::BadSign
+                    | CallbackAuthError::BadTime
                     | CallbackAuthError::Expired
                     | CallbackAuthError::TooFarAhead
             ),

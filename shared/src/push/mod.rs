@@ -3,7 +3,8 @@
 //! A callback flows: route check (path token) → body (≤ 1 MiB) → [`callback::parse`] →
 //! [`CallbackVerifier::verify`] (Sign/T) → the store path shared with pull
 //! ([`crate::ingest::ingest`]: attribution by context token or known `FileId`, the envelope, the
-//! sink, the upload's record). The function answers `200 {"code":0,"message":"ok"}` only after
+//! sink, the upload's record). The function answers `200 {"code":0,"message":"ok","data":{"id",
+//! "duplicate"}}` (the stored event's id, and whether it was already stored) only after
 //! the sink confirmed the write (a duplicate counts as written) and, with `UPLOADS_STORE`, the
 //! upload was updated; if either fails or does not answer within `EVENT_STORE_TIMEOUT_SECONDS`
 //! it answers 503 so VOD delivers again, and because every sink write is keyed by the event's
@@ -173,7 +174,10 @@ async fn receive_with_token(
 async fn receive(state: &EventsState, token: Option<String>, request: Request) -> Response {
     match ingest(state, token.as_deref(), request).await {
         Ok((stored, latency)) => {
-            let mut response = crate::web::ok_empty();
+            let mut response = crate::web::ok(serde_json::json!({
+                "id": stored.id,
+                "duplicate": stored.duplicate,
+            }));
             response.extensions_mut().insert(stored);
             response.extensions_mut().insert(latency);
             response
@@ -266,12 +270,14 @@ impl IntoResponse for EventsError {
                     CallbackAuthError::WrongPathToken => {
                         (StatusCode::UNAUTHORIZED, "invalid_callback_token")
                     }
-                    CallbackAuthError::MissingSign => {
+                    CallbackAuthError::MissingSign(_) => {
                         (StatusCode::UNAUTHORIZED, "missing_signature")
                     }
-                    CallbackAuthError::BadSign => (StatusCode::UNAUTHORIZED, "invalid_signature"),
+                    CallbackAuthError::MalformedSign | CallbackAuthError::BadSign => {
+                        (StatusCode::UNAUTHORIZED, "invalid_signature")
+                    }
                     CallbackAuthError::Expired => (StatusCode::UNAUTHORIZED, "signature_expired"),
-                    CallbackAuthError::TooFarAhead => {
+                    CallbackAuthError::TooFarAhead | CallbackAuthError::BadTime => {
                         (StatusCode::UNAUTHORIZED, "signature_time_invalid")
                     }
                     CallbackAuthError::NotConfigured => {
@@ -365,15 +371,27 @@ mod tests {
                 None,
             ),
             (
-                CallbackAuthError::MissingSign.into(),
+                CallbackAuthError::MissingSign("Sign").into(),
                 401,
                 "missing_signature",
+                None,
+            ),
+            (
+                CallbackAuthError::MalformedSign.into(),
+                401,
+                "invalid_signature",
                 None,
             ),
             (
                 CallbackAuthError::BadSign.into(),
                 401,
                 "invalid_signature",
+                None,
+            ),
+            (
+                CallbackAuthError::BadTime.into(),
+                401,
+                "signature_time_invalid",
                 None,
             ),
             (

@@ -150,10 +150,20 @@ pub enum CallbackAuthError {
     NotFound,
     #[error("the callback URL token is wrong")]
     WrongPathToken,
-    #[error("the callback carries no Sign/T (set the same SignKey in VOD's event configuration)")]
-    MissingSign,
-    #[error("Sign does not match any configured callback key")]
+    /// `Sign`, `T` or both (the part named) are absent.
+    #[error(
+        "the callback carries no {0} (VOD adds Sign and T once a SignKey is set in its event configuration)"
+    )]
+    MissingSign(&'static str),
+    /// `Sign` is there but is not an MD5 digest in hex.
+    #[error("Sign is not 32 hexadecimal digits (an MD5 digest)")]
+    MalformedSign,
+    /// `Sign` is well formed but is not `md5(SignKey + T)` for any configured key.
+    #[error("Sign does not match T under any configured callback key")]
     BadSign,
+    /// `T` is there but is not a whole number of seconds.
+    #[error("T is not a whole number of Unix seconds")]
+    BadTime,
     #[error("the callback signature expired (T is in the past)")]
     Expired,
     #[error("T is too far in the future")]
@@ -216,8 +226,7 @@ impl CallbackVerifier {
             (AuthMode::Keys, None, true) => AuthMethod::PathToken,
             (AuthMode::Keys, None, false) => return Err(CallbackAuthError::NotConfigured),
             (AuthMode::Keys, Some(sign_keys), token_checked) => {
-                let (sign, t) =
-                    sign_and_t(&callback, query).ok_or(CallbackAuthError::MissingSign)?;
+                let (sign, t) = sign_and_t(&callback, query)?;
                 self.check_sign(sign_keys, &sign, &t, now)?;
                 if token_checked {
                     AuthMethod::SignAndPathToken
@@ -237,8 +246,9 @@ impl CallbackVerifier {
         now: i64,
     ) -> Result<(), CallbackAuthError> {
         let mut given = [0u8; 16];
-        hex::decode_to_slice(sign.trim(), &mut given).map_err(|_| CallbackAuthError::BadSign)?;
-        let expiry: i64 = t.parse().map_err(|_| CallbackAuthError::BadSign)?;
+        hex::decode_to_slice(sign.trim(), &mut given)
+            .map_err(|_| CallbackAuthError::MalformedSign)?;
+        let expiry: i64 = t.parse().map_err(|_| CallbackAuthError::BadTime)?;
         let matched = keys.iter().fold(false, |found, key| {
             let mut digest = Md5::new();
             digest.update(key.expose().as_bytes());
@@ -259,21 +269,54 @@ impl CallbackVerifier {
 }
 
 /// `Sign` and the text of `T`: from the body's top level if either is there, else the query.
-fn sign_and_t(callback: &Callback, query: Option<&str>) -> Option<(String, String)> {
+/// A part that is absent is [`CallbackAuthError::MissingSign`]; a `T` that is not a whole number
+/// is [`CallbackAuthError::BadTime`] and a `Sign` that is not text [`CallbackAuthError::MalformedSign`],
+/// `T` first, so the answer names the part to fix.
+fn sign_and_t(
+    callback: &Callback,
+    query: Option<&str>,
+) -> Result<(String, String), CallbackAuthError> {
     let body = callback.body();
-    if body.contains_key("Sign") || body.contains_key("T") {
-        return Some((callback.sign()?.to_owned(), callback.t()?.text));
-    }
-    let mut sign = None;
-    let mut t = None;
-    for (key, value) in form_urlencoded::parse(query?.as_bytes()) {
-        match key.as_ref() {
-            "Sign" | "sign" => sign = Some(value.into_owned()),
-            "T" | "t" => t = Some(value.into_owned()),
-            _ => {}
+    let (sign, t) = if body.contains_key("Sign") || body.contains_key("T") {
+        let t = body
+            .get("T")
+            .map(|_| {
+                callback
+                    .t()
+                    .map(|t| t.text)
+                    .ok_or(CallbackAuthError::BadTime)
+            })
+            .transpose()?;
+        let sign = body
+            .get("Sign")
+            .map(|sign| {
+                sign.as_str()
+                    .map(str::to_owned)
+                    .ok_or(CallbackAuthError::MalformedSign)
+            })
+            .transpose()?;
+        (sign, t)
+    } else {
+        let mut sign = None;
+        let mut t = None;
+        for (key, value) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+            match key.as_ref() {
+                "Sign" | "sign" => sign = Some(value.into_owned()),
+                "T" | "t" => t = Some(value.into_owned()),
+                _ => {}
+            }
         }
+        if t.as_deref().is_some_and(|t| t.parse::<i64>().is_err()) {
+            return Err(CallbackAuthError::BadTime);
+        }
+        (sign, t)
+    };
+    match (sign, t) {
+        (Some(sign), Some(t)) => Ok((sign, t)),
+        (None, None) => Err(CallbackAuthError::MissingSign("Sign/T")),
+        (None, Some(_)) => Err(CallbackAuthError::MissingSign("Sign")),
+        (Some(_), None) => Err(CallbackAuthError::MissingSign("T")),
     }
-    Some((sign?, t?))
 }
 
 /// `Sign` for a callback key and expiry, as VOD computes it (lower-case hex). For tests and the
@@ -365,15 +408,19 @@ mod tests {
         );
         assert_eq!(
             check(&k, body(None, None), None),
-            Err(CallbackAuthError::MissingSign)
+            Err(CallbackAuthError::MissingSign("Sign/T"))
         );
         assert_eq!(
             check(&k, body(Some(&sign_for(&key, good_t)), None), None),
-            Err(CallbackAuthError::MissingSign)
+            Err(CallbackAuthError::MissingSign("T"))
+        );
+        assert_eq!(
+            check(&k, body(None, Some(good_t.into())), None),
+            Err(CallbackAuthError::MissingSign("Sign"))
         );
         assert_eq!(
             check(&k, body(Some("zz"), Some(good_t.into())), None),
-            Err(CallbackAuthError::BadSign)
+            Err(CallbackAuthError::MalformedSign)
         );
         // Sign for one T does not cover another.
         assert_eq!(
@@ -411,6 +458,41 @@ mod tests {
     }
 
     #[test]
+    fn a_t_that_is_not_a_whole_number_is_named_not_missing() {
+        let k = keys(&[("VOD_CALLBACK_KEYS", "VodCallbackKey123")]);
+        let key = Secret::new("VodCallbackKey123");
+        let sign = sign_for(&key, NOW + 600);
+        for t in [
+            serde_json::json!("abc"),
+            serde_json::json!("1700000600.0"),
+            serde_json::json!(1_700_000_600.0),
+            serde_json::json!(true),
+        ] {
+            assert_eq!(
+                check(&k, body(Some("zz"), Some(t.clone())), None),
+                Err(CallbackAuthError::BadTime),
+                "{t}"
+            );
+            assert_eq!(
+                check(&k, body(Some(&sign), Some(t.clone())), None),
+                Err(CallbackAuthError::BadTime),
+                "{t}"
+            );
+        }
+        let query = format!("Sign={sign}&T=1700000600.0");
+        assert_eq!(
+            check(&k, body(None, None), Some(&query)),
+            Err(CallbackAuthError::BadTime)
+        );
+        assert_eq!(
+            check(&k, body(None, None), Some(&format!("Sign={sign}"))),
+            Err(CallbackAuthError::MissingSign("T"))
+        );
+        let text = CallbackAuthError::BadTime.to_string();
+        assert!(text.starts_with("T "), "{text}");
+    }
+
+    #[test]
     fn rotated_keys_all_verify() {
         let k = keys(&[("VOD_CALLBACK_KEYS", "NewKey1,OldKey0")]);
         let t = NOW + 600;
@@ -436,7 +518,7 @@ mod tests {
         // The body wins when it has Sign/T: a valid query cannot rescue a bad body.
         assert_eq!(
             check(&k, body(Some("00"), Some(t.into())), Some(&query)),
-            Err(CallbackAuthError::BadSign)
+            Err(CallbackAuthError::MalformedSign)
         );
     }
 
@@ -474,7 +556,7 @@ mod tests {
         let route = v.check_route(&k, Some("a-long-random-path-token")).unwrap();
         assert_eq!(
             v.verify(&k, route, body(None, None), None, NOW).err(),
-            Some(CallbackAuthError::MissingSign)
+            Some(CallbackAuthError::MissingSign("Sign/T"))
         );
         let route = v.check_route(&k, Some("a-long-random-path-token")).unwrap();
         let signed = body(Some(&sign_for(&Secret::new("K1"), t)), Some(t.into()));
