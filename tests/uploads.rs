@@ -7,6 +7,7 @@ mod common;
 
 use std::path::Path;
 
+use common::postgres::PgCluster;
 use common::{
     Spawned, aws_config, aws_env, callback_fixture, create_uploads_table, moto_endpoint, signed,
 };
@@ -14,7 +15,7 @@ use serde_json::{Value, json};
 use vodgate::attribution::{self, Attribution, Meta, UploadId};
 use vodgate::ingest::sink::SqliteSink;
 use vodgate::ingest::uploads::{
-    DynamoDbUploads, Facts, SqliteUploads, Status, Update, UploadRef, UploadsStore,
+    Access, DynamoDbUploads, Facts, SqliteUploads, Status, Update, UploadRef, UploadsStore,
 };
 use vodgate::platform::secret::SecretList;
 use vodgate::vod::callback;
@@ -440,4 +441,42 @@ async fn a_failed_update_answers_503_and_the_redelivery_applies_it() {
     let record = store.get(&upload.id).await.unwrap().unwrap();
     assert_eq!(record.status(), Status::Uploaded);
     assert_eq!(SqliteSink::open(&db).unwrap().count().unwrap(), 1);
+}
+
+/// Two stores on one throwaway PostgreSQL database (two instances' connections), the tables
+/// created by whichever connects first.
+async fn postgres_stores(cluster: &PgCluster) -> (UploadsStore, UploadsStore, String) {
+    let url = cluster.database().await;
+    let env = vodgate::platform::config::Env::from_pairs([("UPLOADS_STORE", url.clone())]);
+    let open = || async {
+        UploadsStore::from_env(&env, Access::ReadWrite)
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    (open().await, open().await, url)
+}
+
+#[tokio::test]
+async fn postgres_every_order_ends_in_the_same_record() {
+    let cluster = PgCluster::start();
+    let (store, _, url) = postgres_stores(&cluster).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("events.sqlite");
+    let (_server, base) = events(&db, &url, &[]);
+    every_order_ends_in_the_same_record(&base, &store, &db).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_concurrent_writers_lose_nothing() {
+    let cluster = PgCluster::start();
+    let (a, b, _) = postgres_stores(&cluster).await;
+    concurrent_writers_lose_nothing(a, b).await;
+}
+
+#[tokio::test]
+async fn postgres_listing_pages_newest_first() {
+    let cluster = PgCluster::start();
+    let (store, _, _) = postgres_stores(&cluster).await;
+    listing_pages_newest_first(store).await;
 }

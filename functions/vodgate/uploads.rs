@@ -5,7 +5,7 @@
 //! `vodgate events` reads the events. An upload is listed once an event reached it: a created
 //! upload that VOD never called back about is `waiting` and has no record yet.
 
-use vodgate::ingest::uploads::{SqliteUploads, UploadsStore};
+use vodgate::ingest::uploads::{Access, SqliteUploads, UploadsStore};
 use vodgate::platform::config::Env;
 use vodgate::web::serve::BoxError;
 
@@ -56,7 +56,7 @@ pub async fn run(args: Args, env: &Env) -> Result<(), BoxError> {
 
 /// The `UPLOADS_STORE` store, which must be a local SQLite file.
 pub async fn local_store(env: &Env) -> Result<SqliteUploads, BoxError> {
-    match UploadsStore::from_env(env).await? {
+    match UploadsStore::from_env(env, Access::ReadOnly).await? {
         Some(UploadsStore::Sqlite(store)) => Ok(store),
         Some(other) => Err(Failure::new(format!(
             "UPLOADS_STORE is {}; `vodgate uploads` reads only a local sqlite: store",

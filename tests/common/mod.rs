@@ -4,6 +4,7 @@
 
 pub mod fake_vod;
 pub mod lambda_runtime;
+pub mod postgres;
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;

@@ -9,6 +9,7 @@
 
 mod enforce;
 pub mod envelope;
+pub mod postgres;
 pub mod sink;
 mod store;
 pub mod uploads;

@@ -29,6 +29,7 @@
 //! caller; the envelope contract lives in `crate::ingest::envelope`, and nothing here depends on it.
 
 mod dynamodb;
+mod postgres;
 mod set;
 mod sqlite;
 mod sqs;
@@ -45,6 +46,7 @@ use aws_sdk_sqs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use crate::platform::config::{ConfigError, Env};
 
 pub use dynamodb::DynamoDbSink;
+pub use postgres::PostgresSink;
 pub use set::Sinks;
 pub use sqlite::{SqliteSink, StoredEvent};
 pub use sqs::SqsSink;
@@ -56,7 +58,8 @@ const SINK_VAR: &str = "EVENT_SINK";
 const RETENTION_VAR: &str = "EVENT_RETENTION_DAYS";
 const DEFAULT_RETENTION_DAYS: u32 = 30;
 const MAX_RETENTION_DAYS: u32 = 3650;
-const SINK_FORMS: &str = "a comma-separated list of sqs:<queue url>, dynamodb:<table name>, sqlite:<path> or webhook:<url>";
+const SINK_FORMS: &str = "a comma-separated list of sqs:<queue url>, dynamodb:<table name>, \
+     sqlite:<path>, webhook:<url> or postgres://<user>@<host>/<database>";
 
 /// What a sink stores: the envelope JSON plus the attributes sinks index by. Built by the caller.
 #[derive(Clone)]
@@ -227,6 +230,8 @@ pub enum Sink {
     DynamoDb(DynamoDbSink),
     /// An HTTPS endpoint of the app's, Standard Webhooks signed.
     Webhook(WebhookSink),
+    /// The `vodgate_events` table of a PostgreSQL database, keyed by `id`.
+    Postgres(PostgresSink),
 }
 
 impl Sink {
@@ -241,6 +246,9 @@ impl Sink {
             Self::Sqs(sink) => sink.store(record).await,
             Self::DynamoDb(sink) => sink.store(record).await,
             Self::Webhook(sink) => sink.store(record).await,
+            // Boxed: the driver's futures are deep enough to overflow the layout of the binaries'
+            // main futures.
+            Self::Postgres(sink) => Box::pin(sink.store(record)).await,
         }
     }
 
@@ -252,6 +260,7 @@ impl Sink {
             Self::Sqs(sink) => format!("sqs:{}", sink.queue_url()),
             Self::DynamoDb(sink) => format!("dynamodb:{}", sink.table()),
             Self::Webhook(sink) => format!("webhook:{}", sink.describe_url()),
+            Self::Postgres(sink) => sink.describe().to_owned(),
         }
     }
 }
@@ -281,6 +290,7 @@ enum SinkSpec<'a> {
     Sqs(&'a str),
     DynamoDb { table: &'a str, retention_days: u32 },
     Webhook(&'a str),
+    Postgres(&'a str),
 }
 
 impl<'a> SinkSpec<'a> {
@@ -315,6 +325,9 @@ impl<'a> SinkSpec<'a> {
 
     /// One entry. The message quotes the entry only for kinds whose target holds no secret.
     fn parse(raw: &'a str, retention_days: u32) -> Result<Self, ConfigError> {
+        if crate::ingest::postgres::is_url(raw) {
+            return Ok(Self::Postgres(raw));
+        }
         let invalid = |why: &str| ConfigError::invalid(SINK_VAR, format!("{why}, got {raw:?}"));
         let (kind, target) = raw
             .split_once(':')

@@ -24,7 +24,7 @@ use crate::platform::config::{ConfigError, Env};
 use crate::platform::secret::{Secret, SecretList};
 
 /// Every variable a secret may hold. Any subset may be present; secret values win over env.
-pub(crate) const SECRET_NAMES: [&str; 7] = [
+pub(crate) const SECRET_NAMES: [&str; 8] = [
     "VOD_SECRET_ID",
     "VOD_SECRET_KEY",
     "JWT_HS256_SECRET",
@@ -32,6 +32,7 @@ pub(crate) const SECRET_NAMES: [&str; 7] = [
     "VOD_CALLBACK_KEYS",
     "VOD_CALLBACK_TOKEN",
     "WEBHOOK_SECRET",
+    "DATABASE_PASSWORD",
 ];
 
 const DEFAULT_TTL: Duration = Duration::from_secs(300);

@@ -44,8 +44,8 @@ use tokio::time::Instant;
 mod report;
 
 use crate::ingest::sink::{Sinks, Stored};
-use crate::ingest::uploads::UploadsStore;
 use crate::ingest::uploads::limits::UploadLimits;
+use crate::ingest::uploads::{Access, UploadsStore};
 use crate::ingest::{Enforced, Enforcer, IngestKeys, Stores, store_timeout};
 use crate::platform::config::{ConfigError, Env};
 use crate::platform::keys::{KeySet, Keys, SecretsManager, StartError};
@@ -188,7 +188,7 @@ impl Puller {
         let margin = env.seconds_in("VOD_PULL_MARGIN_SECONDS", Duration::from_secs(10), 1..=30)?;
         let store_timeout = store_timeout(env)?;
         let sink = Sinks::from_env(env).await?;
-        let uploads = UploadsStore::from_env(env).await?;
+        let uploads = UploadsStore::from_env(env, Access::ReadWrite).await?;
         let limits = UploadLimits::from_env(env)?;
         let described = uploads.as_ref().map(UploadsStore::describe);
         tracing::info!(sink = %sink.describe(), uploads = ?described, sub_app_id = ?api.sub_app_id(), "pull mode ready");

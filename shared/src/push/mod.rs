@@ -23,7 +23,7 @@ use time::OffsetDateTime;
 mod config;
 
 use crate::ingest::sink::{SinkError, Sinks, Stored};
-use crate::ingest::uploads::{UploadsError, UploadsStore};
+use crate::ingest::uploads::{Access, UploadsError, UploadsStore};
 use crate::ingest::{
     Enforced, Enforcer, IngestError, IngestKeys, SinkLatency, StoredEvent, Stores, store_timeout,
 };
@@ -101,7 +101,7 @@ impl EventsState {
         let store_timeout = store_timeout(env)?;
         let sink = Sinks::from_env(env).await?;
         tracing::info!(sink = %sink.describe(), "events sink ready");
-        let uploads = UploadsStore::from_env(env).await?;
+        let uploads = UploadsStore::from_env(env, Access::ReadWrite).await?;
         if let Some(uploads) = &uploads {
             tracing::info!(uploads = %uploads.describe(), "uploads store ready");
         }

@@ -37,7 +37,7 @@ use tokio::time::Instant;
 use crate::attribution::{Upload, UploadIdError};
 use crate::auth::jwt::{AuthError, Caller, Hs256Keys, JwtSettings, JwtVerifier};
 use crate::ingest::uploads::limits::UploadLimits;
-use crate::ingest::uploads::{UploadsError, UploadsStore};
+use crate::ingest::uploads::{Access, UploadsError, UploadsStore};
 use crate::platform::config::{ConfigError, Env};
 use crate::platform::keys::{KeySet, Keys, SecretsManager, StartError};
 use crate::platform::secret::{Secret, SecretList};
@@ -134,7 +134,7 @@ impl SignState {
         let limiter = RateLimit::from_env(env)?.limiter();
         let read_limiter = RateLimit::reads_from_env(env)?.limiter();
         let quota = SignQuota::from_env(env).await?;
-        let uploads = UploadsStore::from_env(env).await?;
+        let uploads = UploadsStore::from_env(env, Access::ReadOnly).await?;
         if let Some(uploads) = &uploads {
             tracing::info!(uploads = %uploads.describe(), "uploads store ready (read only)");
         }

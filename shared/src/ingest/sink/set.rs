@@ -14,9 +14,10 @@ use std::time::Duration;
 use futures_util::future::join_all;
 
 use super::{
-    DynamoDbSink, Record, SINK_VAR, Sink, SinkError, SinkSpec, SqliteSink, SqsSink, Stored,
-    WebhookSecrets, WebhookSink, webhook,
+    DynamoDbSink, PostgresSink, Record, SINK_VAR, Sink, SinkError, SinkSpec, SqliteSink, SqsSink,
+    Stored, WebhookSecrets, WebhookSink, webhook,
 };
+use crate::ingest::postgres::{DatabasePassword, Postgres};
 use crate::platform::config::{ConfigError, Env};
 use crate::platform::keys::{Keys, SecretsManager, StartError};
 
@@ -29,9 +30,10 @@ pub struct Sinks(Arc<[Sink]>);
 
 impl Sinks {
     /// From `EVENT_SINK`, a comma-separated list of `sqs:<queue url>`, `dynamodb:<table name>`,
-    /// `sqlite:<path>` and `webhook:<url>` (a comma inside a URL must be percent-encoded),
-    /// with `EVENT_RETENTION_DAYS` (DynamoDB's TTL), `WEBHOOK_TIMEOUT_SECONDS` and, for
-    /// webhooks, `WEBHOOK_SECRET` (the environment or the `VODGATE_SECRET_ARN` secret).
+    /// `sqlite:<path>`, `webhook:<url>` and `postgres://…` (a comma inside a URL must be
+    /// percent-encoded), with `EVENT_RETENTION_DAYS` (DynamoDB's TTL), `WEBHOOK_TIMEOUT_SECONDS`
+    /// and, from the environment or the `VODGATE_SECRET_ARN` secret, `WEBHOOK_SECRET` for
+    /// webhooks and `DATABASE_PASSWORD` for a PostgreSQL URL without a password.
     ///
     /// Builds AWS clients only for the AWS kinds, with [`crate::platform::aws::sdk_config`], and
     /// makes no network call to any sink, so a cold start stays fast and a sink's problems
@@ -45,6 +47,14 @@ impl Sinks {
             let source = SecretsManager::from_env(env).await?;
             Some(Arc::new(
                 Keys::load(env, source, WebhookSecrets::derive).await?,
+            ))
+        } else {
+            None
+        };
+        let password = if specs.iter().any(|s| matches!(s, SinkSpec::Postgres(_))) {
+            let source = SecretsManager::from_env(env).await?;
+            Some(Arc::new(
+                Keys::load(env, source, DatabasePassword::derive).await?,
             ))
         } else {
             None
@@ -75,6 +85,12 @@ impl Sinks {
                         retention_days,
                     ))
                 }
+                SinkSpec::Postgres(url) => Sink::Postgres(PostgresSink::new(Postgres::parse(
+                    SINK_VAR,
+                    url,
+                    password.clone(),
+                    true,
+                )?)),
                 SinkSpec::Webhook(url) => {
                     let secrets = secrets.clone().ok_or_else(|| {
                         ConfigError::missing(webhook::SECRET_VAR, "a webhook sink signs with it")

@@ -25,6 +25,7 @@
 mod dynamodb;
 pub mod facts;
 pub mod limits;
+mod postgres;
 mod record;
 mod sqlite;
 
@@ -33,17 +34,23 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+use std::sync::Arc;
+
 use super::sink::Unavailable;
+use crate::ingest::postgres::{DatabasePassword, Postgres};
 use crate::platform::config::{ConfigError, Env};
+use crate::platform::keys::{Keys, SecretsManager, StartError};
 
 pub use dynamodb::DynamoDbUploads;
 pub use facts::{EventKind, Facts, Rejection, Status, UploadError};
+pub use postgres::PostgresUploads;
 pub use record::{Upload, UploadRecord, UploadRef};
 pub use sqlite::SqliteUploads;
 
 /// The variable naming the store.
 const STORE_VAR: &str = "UPLOADS_STORE";
-const STORE_FORMS: &str = "dynamodb:<table name> or sqlite:<path>";
+const STORE_FORMS: &str =
+    "dynamodb:<table name>, sqlite:<path> or postgres://<user>@<host>/<database>";
 /// How many times a write that lost a race is tried again.
 const MAX_ATTEMPTS: u32 = 12;
 /// The most file ids of one event looked up (`FileDeleted` names one per `DeleteMedia`).
@@ -102,15 +109,39 @@ pub enum UploadsStore {
     Sqlite(SqliteUploads),
     /// A DynamoDB table (the layout is in [`DynamoDbUploads`]).
     DynamoDb(DynamoDbUploads),
+    /// The `vodgate_uploads` table of a PostgreSQL database ([`PostgresUploads`]).
+    Postgres(PostgresUploads),
 }
 
+/// What a function does with the uploads store: the events function writes it (and, in
+/// PostgreSQL, creates its tables), `sign` only reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    ReadWrite,
+    ReadOnly,
+}
+
+/// PostgreSQL calls are boxed: the driver's futures are deep enough to overflow the type-layout
+/// depth of the binaries' main futures.
 impl UploadsStore {
     /// From `UPLOADS_STORE`; `None` when it is unset. Opens (creating) a SQLite file, so a bad
-    /// path fails start-up; builds the DynamoDB client without a network call.
-    pub async fn from_env(env: &Env) -> Result<Option<Self>, ConfigError> {
+    /// path fails start-up; builds the DynamoDB client, or parses the PostgreSQL URL (its
+    /// password may come as `DATABASE_PASSWORD`), without a network call.
+    pub async fn from_env(env: &Env, access: Access) -> Result<Option<Self>, StartError> {
         let Some(raw) = env.non_empty(STORE_VAR) else {
             return Ok(None);
         };
+        if crate::ingest::postgres::is_url(raw) {
+            let source = SecretsManager::from_env(env).await?;
+            let password = Keys::load(env, source, DatabasePassword::derive).await?;
+            let db = Postgres::parse(
+                STORE_VAR,
+                raw,
+                Some(Arc::new(password)),
+                access == Access::ReadWrite,
+            )?;
+            return Ok(Some(Self::Postgres(PostgresUploads::new(db))));
+        }
         let invalid = |why: &str| ConfigError::invalid(STORE_VAR, format!("{why}, got {raw:?}"));
         let (kind, target) = raw
             .split_once(':')
@@ -120,7 +151,7 @@ impl UploadsStore {
             "sqlite" if !target.is_empty() => SqliteUploads::open(std::path::Path::new(target))
                 .map(|store| Some(Self::Sqlite(store)))
                 .map_err(|e| {
-                    ConfigError::invalid(STORE_VAR, format!("cannot open {target:?}: {e}"))
+                    ConfigError::invalid(STORE_VAR, format!("cannot open {target:?}: {e}")).into()
                 }),
             "dynamodb" if is_table_name(target) => {
                 let sdk = crate::platform::aws::sdk_config().await;
@@ -129,11 +160,12 @@ impl UploadsStore {
                     target.to_owned(),
                 ))))
             }
-            "sqlite" => Err(invalid("expected sqlite:<path>")),
+            "sqlite" => Err(invalid("expected sqlite:<path>").into()),
             "dynamodb" => Err(invalid(
                 "expected dynamodb:<table name> (3-255 of A-Z a-z 0-9 _ . -, or a table ARN)",
-            )),
-            _ => Err(invalid(&format!("expected {STORE_FORMS}"))),
+            )
+            .into()),
+            _ => Err(invalid(&format!("expected {STORE_FORMS}")).into()),
         }
     }
 
@@ -142,6 +174,7 @@ impl UploadsStore {
         match self {
             Self::Sqlite(store) => format!("sqlite:{}", store.path().display()),
             Self::DynamoDb(store) => format!("dynamodb:{}", store.table()),
+            Self::Postgres(store) => store.describe().to_owned(),
         }
     }
 
@@ -156,6 +189,7 @@ impl UploadsStore {
         match self {
             Self::Sqlite(store) => store.find_files(file_ids).await,
             Self::DynamoDb(store) => store.find_files(file_ids).await,
+            Self::Postgres(store) => Box::pin(store.find_files(file_ids)).await,
         }
     }
 
@@ -165,6 +199,7 @@ impl UploadsStore {
         match self {
             Self::Sqlite(store) => store.apply(update, at).await,
             Self::DynamoDb(store) => store.apply(update, at).await,
+            Self::Postgres(store) => Box::pin(store.apply(update, at)).await,
         }
     }
 
@@ -173,6 +208,7 @@ impl UploadsStore {
         match self {
             Self::Sqlite(store) => store.get(upload_id).await,
             Self::DynamoDb(store) => store.get(upload_id).await,
+            Self::Postgres(store) => Box::pin(store.get(upload_id)).await,
         }
     }
 
@@ -190,6 +226,7 @@ impl UploadsStore {
         let mut records = match self {
             Self::Sqlite(store) => store.list(owner_sub, limit + 1, after).await?,
             Self::DynamoDb(store) => store.list(owner_sub, limit + 1, after).await?,
+            Self::Postgres(store) => Box::pin(store.list(owner_sub, limit + 1, after)).await?,
         };
         let next_cursor = if records.len() > limit {
             records.truncate(limit);
@@ -265,24 +302,40 @@ mod tests {
             "dynamodb:a b",
             "table",
             "sqs:https://x/y",
+            "postgres://h/db?sslmode=verify-full",
         ] {
             let env = Env::from_pairs([("UPLOADS_STORE", value)]);
-            let err = UploadsStore::from_env(&env).await.unwrap_err();
+            let err = match UploadsStore::from_env(&env, Access::ReadWrite).await {
+                Err(StartError::Config(err)) => err,
+                other => panic!("{value}: {other:?}"),
+            };
             assert_eq!(err.var, "UPLOADS_STORE", "{value}: {err}");
         }
+        let env = Env::from_pairs([("UPLOADS_STORE", "postgres://app:pw@db.example/vod")]);
+        let store = UploadsStore::from_env(&env, Access::ReadOnly)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(store.describe(), "postgres://app@db.example:5432/vod");
         assert!(
-            UploadsStore::from_env(&Env::default())
+            UploadsStore::from_env(&Env::default(), Access::ReadWrite)
                 .await
                 .unwrap()
                 .is_none()
         );
         let env = Env::from_pairs([("UPLOADS_STORE", "dynamodb:vodgate-uploads")]);
-        let store = UploadsStore::from_env(&env).await.unwrap().unwrap();
+        let store = UploadsStore::from_env(&env, Access::ReadWrite)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(store.describe(), "dynamodb:vodgate-uploads");
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("a/events.sqlite");
         let env = Env::from_pairs([("UPLOADS_STORE", format!("sqlite:{}", path.display()))]);
-        let store = UploadsStore::from_env(&env).await.unwrap().unwrap();
+        let store = UploadsStore::from_env(&env, Access::ReadWrite)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(store.describe(), format!("sqlite:{}", path.display()));
     }
 
