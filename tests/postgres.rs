@@ -132,3 +132,46 @@ async fn a_server_stopped_mid_stream_is_503_until_it_is_back_then_stored_once() 
     let logs = server.logs();
     assert!(logs.contains("postgres://postgres@127.0.0.1"), "{logs}");
 }
+
+#[tokio::test]
+async fn vodgate_migrate_creates_the_tables_and_says_why_it_cannot() {
+    let cluster = PgCluster::start();
+    let url = cluster.database().await;
+    let migrate = |url: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_vodgate"))
+            .args(["migrate", url])
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .output()
+            .unwrap()
+    };
+    for _ in 0..2 {
+        let ran = migrate(&url);
+        assert_eq!(ran.status.code(), Some(0), "{ran:?}");
+        let said = String::from_utf8(ran.stdout).unwrap();
+        assert!(
+            said.contains("are ready in postgres://postgres@127.0.0.1"),
+            "{said}"
+        );
+    }
+    let client = PgCluster::client(&url).await;
+    for table in ["vodgate_events", "vodgate_uploads"] {
+        let found: i64 = client
+            .query_one(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = $1",
+                &[&table],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(found, 1, "{table}");
+    }
+    assert_eq!(migrate("mysql://x/y").status.code(), Some(2));
+    let unreachable = migrate("postgres://postgres@127.0.0.1:9/none?sslmode=disable");
+    assert_eq!(unreachable.status.code(), Some(1));
+    let said = String::from_utf8(unreachable.stderr).unwrap();
+    assert!(
+        said.contains("error: ") && said.contains("hint: "),
+        "{said}"
+    );
+}

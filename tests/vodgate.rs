@@ -364,6 +364,7 @@ fn every_command_follows_the_conventions() {
         &["pull", "--help"],
         &["vod-config", "--help"],
         &["vod-config", "set", "--help"],
+        &["migrate", "--help"],
     ] {
         let help = run(dir.path(), command);
         let lines: Vec<&str> = help.lines().map(str::trim).collect();

@@ -29,6 +29,7 @@ mod dev;
 mod events;
 mod failure;
 mod inspect;
+mod migrate;
 mod pull;
 mod serve;
 mod simulate;
@@ -98,6 +99,8 @@ enum Command {
     Pull(pull::Args),
     /// Show or change VOD's event configuration (the real account).
     VodConfig(vod_config::Args),
+    /// Create vodgate's PostgreSQL tables (for functions without the right to).
+    Migrate(migrate::Args),
 }
 
 #[tokio::main]
@@ -112,8 +115,8 @@ async fn main() -> ExitCode {
 }
 
 impl Command {
-    /// Runs the command. Every command but `vod-config` (which acts on the real VOD account and
-    /// must never use a dev default) works in the state directory; `inspect` only reads the dev
+    /// Runs the command. Every command but `vod-config` and `migrate` (which act on real
+    /// accounts and must never use a dev default) works in the state directory; `inspect` only reads the dev
     /// keys, the others fill the environment's gaps with them, creating them on first use.
     async fn run(self, process_env: Env, state_dir: Option<PathBuf>) -> Result<(), BoxError> {
         let state = || -> Result<StateDir, BoxError> {
@@ -126,6 +129,7 @@ impl Command {
         let dev = |state: &StateDir| dev::dev_env(process_env.clone(), state);
         match self {
             Self::VodConfig(args) => vod_config::run(args, &process_env).await,
+            Self::Migrate(args) => migrate::run(args, &process_env).await,
             Self::Inspect(args) => inspect::run(&args, &process_env, &state()?),
             Self::Serve(args) => {
                 let state = state()?;

@@ -32,8 +32,8 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, NoTls};
 
 use super::sink::Unavailable;
-use crate::platform::config::ConfigError;
-use crate::platform::keys::{KeySet, Keys};
+use crate::platform::config::{ConfigError, Env};
+use crate::platform::keys::{KeySet, Keys, SecretsManager, StartError};
 use crate::platform::secret::Secret;
 
 /// The variable that may hold the password instead of the URL.
@@ -99,12 +99,30 @@ impl DatabasePassword {
 }
 
 /// Whether `raw` is a PostgreSQL URL (`postgres://` or `postgresql://`).
-pub(crate) fn is_url(raw: &str) -> bool {
+pub fn is_url(raw: &str) -> bool {
     let lower = raw.trim_start().to_ascii_lowercase();
     lower.starts_with("postgres://") || lower.starts_with("postgresql://")
 }
 
 impl Postgres {
+    /// [`Postgres::parse`] with `DATABASE_PASSWORD` from the environment or the
+    /// `VODGATE_SECRET_ARN` secret, for a URL without a password.
+    pub async fn from_env(
+        env: &Env,
+        var: &'static str,
+        url: &str,
+        creates_tables: bool,
+    ) -> Result<Self, StartError> {
+        let source = SecretsManager::from_env(env).await?;
+        let password = Keys::load(env, source, DatabasePassword::derive).await?;
+        Ok(Self::parse(
+            var,
+            url,
+            Some(Arc::new(password)),
+            creates_tables,
+        )?)
+    }
+
     /// Parses `url` (named by `var` in errors, which never quote it: it may hold a password).
     /// `password` is consulted at each connection when the URL has none. `creates_tables`: the
     /// first connection runs [`SCHEMA_SQL`] (the events function; `sign` only reads).

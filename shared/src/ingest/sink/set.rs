@@ -17,7 +17,7 @@ use super::{
     DynamoDbSink, PostgresSink, Record, SINK_VAR, Sink, SinkError, SinkSpec, SqliteSink, SqsSink,
     Stored, WebhookSecrets, WebhookSink, webhook,
 };
-use crate::ingest::postgres::{DatabasePassword, Postgres};
+use crate::ingest::postgres::Postgres;
 use crate::platform::config::{ConfigError, Env};
 use crate::platform::keys::{Keys, SecretsManager, StartError};
 
@@ -51,14 +51,6 @@ impl Sinks {
         } else {
             None
         };
-        let password = if specs.iter().any(|s| matches!(s, SinkSpec::Postgres(_))) {
-            let source = SecretsManager::from_env(env).await?;
-            Some(Arc::new(
-                Keys::load(env, source, DatabasePassword::derive).await?,
-            ))
-        } else {
-            None
-        };
         let mut sinks = Vec::with_capacity(specs.len());
         for spec in specs {
             sinks.push(match spec {
@@ -85,12 +77,9 @@ impl Sinks {
                         retention_days,
                     ))
                 }
-                SinkSpec::Postgres(url) => Sink::Postgres(PostgresSink::new(Postgres::parse(
-                    SINK_VAR,
-                    url,
-                    password.clone(),
-                    true,
-                )?)),
+                SinkSpec::Postgres(url) => Sink::Postgres(PostgresSink::new(
+                    Postgres::from_env(env, SINK_VAR, url, true).await?,
+                )),
                 SinkSpec::Webhook(url) => {
                     let secrets = secrets.clone().ok_or_else(|| {
                         ConfigError::missing(webhook::SECRET_VAR, "a webhook sink signs with it")

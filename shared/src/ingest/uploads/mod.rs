@@ -34,12 +34,10 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use std::sync::Arc;
-
 use super::sink::Unavailable;
-use crate::ingest::postgres::{DatabasePassword, Postgres};
+use crate::ingest::postgres::Postgres;
 use crate::platform::config::{ConfigError, Env};
-use crate::platform::keys::{Keys, SecretsManager, StartError};
+use crate::platform::keys::StartError;
 
 pub use dynamodb::DynamoDbUploads;
 pub use facts::{EventKind, Facts, Rejection, Status, UploadError};
@@ -132,14 +130,7 @@ impl UploadsStore {
             return Ok(None);
         };
         if crate::ingest::postgres::is_url(raw) {
-            let source = SecretsManager::from_env(env).await?;
-            let password = Keys::load(env, source, DatabasePassword::derive).await?;
-            let db = Postgres::parse(
-                STORE_VAR,
-                raw,
-                Some(Arc::new(password)),
-                access == Access::ReadWrite,
-            )?;
+            let db = Postgres::from_env(env, STORE_VAR, raw, access == Access::ReadWrite).await?;
             return Ok(Some(Self::Postgres(PostgresUploads::new(db))));
         }
         let invalid = |why: &str| ConfigError::invalid(STORE_VAR, format!("{why}, got {raw:?}"));
