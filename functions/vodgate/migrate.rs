@@ -19,8 +19,7 @@ VODGATE_SECRET_ARN secret). Add options=-csearch_path%3D<schema> to use a schema
 
 Examples:
   vodgate migrate postgres://admin@db.example:5432/app?sslmode=require
-  DATABASE_PASSWORD=… vodgate migrate \
-      'postgres://admin@db.example/app?sslmode=require&sslrootcert=ca.pem'")]
+  DATABASE_PASSWORD=… vodgate migrate 'postgres://admin@db/app?sslrootcert=ca.pem'")]
 pub struct Args {
     /// The database, as a postgres:// URL
     #[arg(value_parser = postgres_url)]
