@@ -724,3 +724,28 @@ fn simulate_shows_an_upload_over_a_limit_rejected_and_its_media_deleted() {
     let events = run(dir.path(), &["events"]);
     assert!(events.contains("vodgate.UploadRejected"), "{events}");
 }
+
+#[test]
+fn the_dev_server_signs_webhooks_with_a_generated_secret() {
+    let dir = project();
+    let sink = format!(
+        "sqlite:{},webhook:http://127.0.0.1:9/hooks",
+        dir.path().join("events.sqlite").display()
+    );
+    let mut server = Spawned::start_in(
+        BIN,
+        &["serve", "--port", "0"],
+        &[("EVENT_SINK", sink.as_str())],
+        Some(dir.path()),
+    );
+    server.wait_listening();
+    let keys: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join(".vodgate/dev-keys.json")).unwrap())
+            .unwrap();
+    let secret = keys["webhookSecret"].as_str().unwrap();
+    assert!(
+        secret.starts_with("whsec_") && secret.len() > 40,
+        "{secret}"
+    );
+    assert!(!server.logs().contains(secret));
+}

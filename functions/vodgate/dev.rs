@@ -71,19 +71,27 @@ pub struct DevKeys {
     jwt_secret: String,
     context_key: String,
     callback_key: String,
+    /// Signs webhook deliveries (`whsec_…`); added to key files written before webhooks.
+    #[serde(default)]
+    webhook_secret: Option<String>,
 }
 
 impl DevKeys {
     /// Reads `dir/dev-keys.json`, creating it with fresh random keys on first use; `true` when
     /// it was created now.
     pub fn load_or_create(dir: &Path) -> io::Result<(Self, bool)> {
-        if let Some(keys) = Self::load(dir)? {
+        if let Some(mut keys) = Self::load(dir)? {
+            if keys.webhook_secret.is_none() {
+                keys.webhook_secret = Some(random_webhook_secret());
+                write_private(&keys_path(dir), &serde_json::to_vec_pretty(&keys)?)?;
+            }
             return Ok((keys, false));
         }
         let keys = Self {
             jwt_secret: random_key(),
             context_key: random_key(),
             callback_key: random_alnum(32),
+            webhook_secret: Some(random_webhook_secret()),
         };
         fs::create_dir_all(dir)?;
         write_private(&keys_path(dir), &serde_json::to_vec_pretty(&keys)?)?;
@@ -115,6 +123,9 @@ impl DevKeys {
         env.set_default("VOD_SECRET_ID", PLACEHOLDER_SECRET_ID);
         env.set_default("VOD_SECRET_KEY", PLACEHOLDER_SECRET_KEY);
         env.set_default("VOD_CALLBACK_KEYS", self.callback_key.clone());
+        if let Some(secret) = &self.webhook_secret {
+            env.set_default("WEBHOOK_SECRET", secret.clone());
+        }
         env.set_default("EVENT_SINK", state.sqlite_store());
         // The uploads' records live next to the events, in the same file.
         env.set_default("UPLOADS_STORE", state.sqlite_store());
@@ -261,6 +272,15 @@ fn keys_path(dir: &Path) -> PathBuf {
 fn random_key() -> String {
     let bytes: [u8; 32] = rand::random();
     URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// A Standard Webhooks secret: `whsec_` and the base64 of 32 random bytes.
+fn random_webhook_secret() -> String {
+    let bytes: [u8; 32] = rand::random();
+    format!(
+        "whsec_{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    )
 }
 
 fn random_alnum(len: usize) -> String {
