@@ -9,6 +9,7 @@ use std::io;
 
 use axum::Router;
 use tokio::net::TcpListener;
+use vodgate::ingest::uploads::limits::UploadLimits;
 use vodgate::platform::config::Env;
 use vodgate::push::{self, EventsState};
 use vodgate::sign::{self, SignState};
@@ -18,7 +19,7 @@ use vodgate::web::serve::{BoxError, ServerLimits};
 
 use crate::failure::Failure;
 use crate::state::StateDir;
-use crate::{dev, timefmt, token};
+use crate::{dev, timefmt, token, vod_standin};
 
 #[derive(clap::Args)]
 #[command(after_help = "\
@@ -100,8 +101,23 @@ fn cannot_listen(args: &Args, error: &io::Error) -> Failure {
     }
 }
 
-/// Both functions' routes on one router, as the dev server serves them.
+/// Both functions' routes on one router, as the dev server serves them. With an upload limit,
+/// the dev placeholder keys and no `VOD_API_ENDPOINT`, media deletions go to a local stand-in of
+/// VOD's API ([`crate::vod_standin`]): the placeholder keys open no account.
 pub async fn dev_app(env: &Env) -> Result<Router, BoxError> {
+    let mut env = env.clone();
+    if UploadLimits::from_env(&env)?.enforces()
+        && dev::uses_placeholder_credentials(&env)
+        && env.non_empty("VOD_API_ENDPOINT").is_none()
+    {
+        let standin = vod_standin::start().await?;
+        eprintln!(
+            "note: upload limits delete media through a local stand-in of VOD's API at {standin} \
+             (the dev keys open no account; set VOD_SECRET_ID/VOD_SECRET_KEY for a real one)"
+        );
+        env.set_default("VOD_API_ENDPOINT", standin);
+    }
+    let env = &env;
     let sign_state = SignState::from_env(env).await?;
     let events_state = EventsState::from_env(env).await?;
     let app = sign::routes(sign_state).merge(push::routes(events_state));

@@ -13,8 +13,8 @@
 //! events are tied to the upload by its `FileId` and `ProcedureTaskId`, as VOD's would be.
 //!
 //! With an upload limit set (`UPLOAD_MAX_BYTES`, …) and `--size` over it, the walk shows the
-//! rejection instead: the private server deletes the media through `VOD_API_ENDPOINT`, or, when
-//! none is set, through a local stand-in ([`crate::vod_standin`]), and the upload ends
+//! rejection instead: the private server deletes the media through `VOD_API_ENDPOINT`, or, with
+//! the dev keys, through a local stand-in ([`crate::vod_standin`]), and the upload ends
 //! `rejected`, where the later events leave it. Whether the file breaks a limit is decided by the
 //! library's own rule, so the walk expects what the server will do.
 
@@ -32,7 +32,7 @@ use crate::callback::cause;
 use crate::dev::{self, DevKeys};
 use crate::failure::Failure;
 use crate::state::StateDir;
-use crate::{serve, token, vod_standin};
+use crate::{serve, token};
 
 /// The task flow a private server signs, so its signatures carry a `sessionContext`.
 const SIMULATED_PROCEDURE: &str = "SimulatedFlow";
@@ -82,9 +82,6 @@ pub async fn run(args: Args, env: &Env, keys: &DevKeys, state: &StateDir) -> Res
         None => {
             let mut env = env.clone();
             env.set_default("VOD_PROCEDURE", SIMULATED_PROCEDURE);
-            if limits.enforces() && env.non_empty("VOD_API_ENDPOINT").is_none() {
-                env.set_default("VOD_API_ENDPOINT", vod_standin::start().await?);
-            }
             let app = serve::dev_app(&env).await?;
             let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
             let addr = listener.local_addr()?;

@@ -1,9 +1,9 @@
-//! A local stand-in for VOD's media API, so `vodgate simulate` can show an upload rejected by a
-//! limit without a Tencent Cloud account.
+//! A local stand-in for VOD's media API, so the dev server (and `vodgate simulate`) can show an
+//! upload rejected by a limit without a Tencent Cloud account.
 //!
 //! Enforcing a limit deletes the media through VOD's `DeleteMedia`; a simulated upload has no
-//! media, and the dev keys open no account. So when the simulation's private server has a limit
-//! and no `VOD_API_ENDPOINT`, it is pointed here: `DeleteMedia` succeeds (and says so on the
+//! media, and the dev keys open no account. So when a dev server has a limit, the placeholder
+//! keys and no `VOD_API_ENDPOINT`, it is pointed here: `DeleteMedia` succeeds (and says so on the
 //! console), `DescribeMediaInfos` knows no file, anything else is refused. It checks no
 //! signature and deletes nothing: it is a prop for the demonstration, never a server to deploy.
 
