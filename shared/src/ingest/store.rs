@@ -20,8 +20,10 @@
 //! [`IngestError`] and the event comes back: the sink writes are then duplicates, no-ops, a second
 //! delete finds nothing to delete (which counts as deleted), and the update is idempotent, so
 //! doing the steps again is harmless. The update comes after the sink writes so that an upload
-//! never shows a change whose event is not stored. The whole path, VOD API calls included, runs
-//! within one budget (`EVENT_STORE_TIMEOUT_SECONDS`), on tokio's clock.
+//! never shows a change whose event is not stored. The whole path (every sink, VOD API calls, the
+//! update) runs within one deadline the caller sets, on tokio's clock: push takes
+//! `EVENT_STORE_TIMEOUT_SECONDS`, cut short by the Lambda invocation's own deadline; pull takes
+//! what is left of VOD's confirm window.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -114,15 +116,15 @@ impl IngestError {
     }
 }
 
-/// The store path (see the module docs): look up, build, store, enforce, update, all within
-/// `stores.timeout` of the call.
+/// The store path (see the module docs): look up, build, store, enforce, update, all by
+/// `deadline`.
 pub(crate) async fn ingest(
     stores: &Stores,
     keys: IngestKeys<'_>,
     callback: Callback,
     received_at: OffsetDateTime,
+    deadline: Instant,
 ) -> Result<Ingested, IngestError> {
-    let deadline = Instant::now() + stores.timeout;
     let at = received_at.unix_timestamp();
     let received_at_ms =
         i64::try_from(received_at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
@@ -151,8 +153,7 @@ pub(crate) async fn ingest(
     };
     let who = judged.as_ref().and(uploader.clone());
     let envelope = Envelope::build_as(kind, callback, uploader, received_at);
-    let (stored, sink_latency) =
-        store_envelope(&stores.sink, &envelope, deadline, stores.timeout).await;
+    let (stored, sink_latency) = store_envelope(&stores.sink, &envelope, deadline).await;
     let stored = stored.map_err(|e| IngestError::Sink(e, sink_latency))?;
     let enforced = match (&stores.enforcer, judged, who) {
         (Some(enforcer), Some(facts), Some(who)) => {
@@ -248,7 +249,7 @@ async fn enforce(
         i64::try_from(event.received_at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
     let rejection = enforce::rejection(file_id, violation, decided_at_ms);
     let envelope = Envelope::rejection(&rejection, who, event.received_at);
-    let (stored, latency) = store_envelope(&stores.sink, &envelope, deadline, stores.timeout).await;
+    let (stored, latency) = store_envelope(&stores.sink, &envelope, deadline).await;
     stored.map_err(|e| IngestError::Sink(e, latency))?;
     tracing::info!(
         id = event.id,
@@ -317,23 +318,20 @@ async fn within<T>(
 ) -> Result<T, UploadsError> {
     tokio::time::timeout_at(deadline, work)
         .await
-        .unwrap_or_else(|_| {
-            Err(UploadsError::unavailable(
-                Unavailable::TimedOut,
-                "no answer within the store budget (EVENT_STORE_TIMEOUT_SECONDS)",
-            ))
-        })
+        .unwrap_or_else(|_| Err(UploadsError::unavailable(Unavailable::TimedOut, NO_ANSWER)))
 }
 
-/// Writes `envelope` to `sink`, waiting until `deadline` at most, the end of the store budget
-/// `budget` (a write still running then counts as failed: the event is redelivered and its retry
-/// finds it). Returns how long the sink took, on tokio's clock like the deadline, so a test with a
-/// paused clock sees both exactly.
+/// Why a store gave up: its deadline came first.
+const NO_ANSWER: &str =
+    "no answer by the store deadline (EVENT_STORE_TIMEOUT_SECONDS, or the function's own)";
+
+/// Writes `envelope` to `sink`, waiting until `deadline` at most (a write still running then
+/// counts as failed: the event is redelivered and its retry finds it). Returns how long the sink
+/// took, on tokio's clock like the deadline, so a test with a paused clock sees both exactly.
 async fn store_envelope(
     sink: &Sinks,
     envelope: &Envelope,
     deadline: Instant,
-    budget: Duration,
 ) -> (Result<Stored, SinkError>, Duration) {
     let received_at_text = crate::ingest::envelope::rfc3339(envelope.received_at);
     let record = Record {
@@ -349,12 +347,8 @@ async fn store_envelope(
     let started = Instant::now();
     let stored = tokio::time::timeout_at(deadline, sink.store(record)).await;
     let latency = started.elapsed();
-    let result = stored.unwrap_or_else(|_| {
-        Err(SinkError::unavailable(
-            Unavailable::TimedOut,
-            format!("no answer within {} ms", budget.as_millis()),
-        ))
-    });
+    let result =
+        stored.unwrap_or_else(|_| Err(SinkError::unavailable(Unavailable::TimedOut, NO_ANSWER)));
     (result, latency)
 }
 
@@ -392,12 +386,12 @@ mod tests {
         let envelope = Envelope::build(callback, None, datetime!(2026-11-28 16:41:00 UTC));
         let timeout = Duration::from_secs(10);
         let deadline = Instant::now() + timeout;
-        let (result, latency) = store_envelope(&sink, &envelope, deadline, timeout).await;
+        let (result, latency) = store_envelope(&sink, &envelope, deadline).await;
         let error = result.unwrap_err();
         assert_eq!(error.unavailable_kind(), Some(Unavailable::TimedOut));
         assert_eq!(
             error.to_string(),
-            "event sink unavailable (timed out): no answer within 10000 ms"
+            format!("event sink unavailable (timed out): {NO_ANSWER}")
         );
         assert_eq!(latency, timeout);
     }

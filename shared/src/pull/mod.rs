@@ -406,12 +406,14 @@ impl Puller {
                 sink_unavailable: false,
             };
         }
-        let stores = Stores {
-            timeout,
-            ..self.stores.clone()
-        };
-        let ingested =
-            crate::ingest::ingest(&stores, keys, parsed, OffsetDateTime::now_utc()).await;
+        let ingested = crate::ingest::ingest(
+            &self.stores,
+            keys,
+            parsed,
+            OffsetDateTime::now_utc(),
+            Instant::now() + timeout,
+        )
+        .await;
         match ingested {
             Ok(done) => {
                 tracing::debug!(id = %done.id, %event_type, duplicate = done.stored == Stored::Duplicate, sink_ms = done.sink_latency.as_millis() as u64, "pulled event stored");

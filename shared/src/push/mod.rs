@@ -12,6 +12,7 @@
 //! counted once. Every failure is an [`EventsError`], turned into the JSON envelope in one place.
 
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use axum::Router;
 use axum::extract::{Path, Request, State};
@@ -19,6 +20,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use time::OffsetDateTime;
+use tokio::time::Instant;
 
 mod config;
 
@@ -191,6 +193,7 @@ async fn ingest(
     token: Option<&str>,
     request: Request,
 ) -> Result<(StoredEvent, SinkLatency), EventsError> {
+    let deadline = store_deadline(&request, state.stores.timeout);
     let keys = state.keys.current().await;
     let route = state.verifier.check_route(&keys.callback, token)?;
     let (parts, body) = request.into_parts();
@@ -211,6 +214,7 @@ async fn ingest(
         keys.ingest(),
         auth.into_callback(),
         received_at,
+        deadline,
     )
     .await
     .map_err(|error| match error {
@@ -226,6 +230,26 @@ async fn ingest(
         },
         SinkLatency(ingested.sink_latency),
     ))
+}
+
+/// How long before a Lambda invocation's deadline the store path gives up, leaving time to answer.
+const LAMBDA_MARGIN: Duration = Duration::from_millis(500);
+
+/// When the store path must be done: `timeout` (`EVENT_STORE_TIMEOUT_SECONDS`) from now, and
+/// under Lambda also [`LAMBDA_MARGIN`] before the invocation's deadline, so that a slow sink ends
+/// in our 503 (VOD delivers again) rather than in the platform killing the invocation.
+fn store_deadline(request: &Request, timeout: Duration) -> Instant {
+    let left = request
+        .extensions()
+        .get::<lambda_http::Context>()
+        .map(|context| {
+            context
+                .deadline()
+                .duration_since(SystemTime::now())
+                .unwrap_or_default()
+                .saturating_sub(LAMBDA_MARGIN)
+        });
+    Instant::now() + left.map_or(timeout, |left| left.min(timeout))
 }
 
 /// Everything that can go wrong receiving a callback.
