@@ -597,3 +597,52 @@ async fn creating_and_refreshing_spend_the_rate_limit() {
         assert!(headers.contains_key("retry-after"));
     }
 }
+
+#[tokio::test]
+async fn head_on_a_minting_route_is_405_and_spends_nothing() {
+    let app = Sign::start_with(&[("SIGN_RATE_LIMIT", "1/1h")]);
+    let token = upload_token(JWT_SECRET, "user-head");
+    for path in ["/v1/upload-signature", "/v1/uploads"] {
+        let response = app
+            .http
+            .head(format!("{}{path}", app.base))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 405, "HEAD {path}");
+        assert_eq!(response.headers()["allow"], "GET, POST", "HEAD {path}");
+    }
+    // The one signature the limit allows is still there.
+    let (status, _, body) = app.post(Some(&token), "").await;
+    assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test]
+async fn no_answer_of_a_minting_route_may_be_cached() {
+    let app = Sign::start();
+    let token = upload_token(JWT_SECRET, "user-cache");
+    let mut seen = Vec::new();
+    for (path, token, body) in [
+        ("/v1/upload-signature", Some(token.as_str()), ""),
+        ("/v1/uploads", Some(token.as_str()), ""),
+        ("/v1/upload-signature", None, ""),
+        ("/v1/upload-signature", Some(token.as_str()), "[1]"),
+        ("/v1/uploads", Some(token.as_str()), r#"{"uploadId":"x"}"#),
+    ] {
+        let (status, headers, _) = app.post_to(path, token, body).await;
+        seen.push((
+            status,
+            headers["cache-control"].to_str().unwrap().to_owned(),
+        ));
+    }
+    let (status, headers, _) = app
+        .call(app.http.put(format!("{}/v1/upload-signature", app.base)))
+        .await;
+    seen.push((
+        status,
+        headers["cache-control"].to_str().unwrap().to_owned(),
+    ));
+    let no_store = |status| (status, "no-store".to_owned());
+    assert_eq!(seen, [200, 201, 401, 400, 400, 405].map(no_store).to_vec());
+}

@@ -18,6 +18,7 @@
 //! `GET /v1/uploads/{uploadId}` and `GET /v1/uploads`. They authenticate the same way but spend
 //! a budget of their own, and need `UPLOADS_STORE` (without it they answer `501`).
 
+mod http;
 pub(crate) mod policy;
 pub(crate) mod quota;
 pub mod rate_limit;
@@ -197,10 +198,13 @@ fn jwt_settings(env: &Env) -> Result<JwtSettings, ConfigError> {
 /// `GET /v1/uploads/{uploadId}`.
 pub fn routes(state: Arc<SignState>) -> Router {
     Router::new()
-        .route(ROUTE, get(upload_signature).post(upload_signature))
+        .route(
+            ROUTE,
+            http::minting(get(upload_signature).post(upload_signature)),
+        )
         .route(
             UPLOADS_ROUTE,
-            post(create_upload).get(uploads::list_uploads),
+            http::minting(post(create_upload).get(uploads::list_uploads)),
         )
         .route(UPLOAD_ROUTE, get(uploads::get_upload))
         .with_state(state)
@@ -293,7 +297,7 @@ async fn sign(state: &SignState, route: Signing, request: Request) -> Response {
                 .check(&caller.sub, Instant::now())
                 .map_err(SignError::RateLimited)?;
         }
-        let mut request = if matches!(parts.method, Method::GET | Method::HEAD) {
+        let mut request = if parts.method == Method::GET {
             SignRequest::from_query(parts.uri.query().unwrap_or(""))?
         } else {
             let bytes = crate::web::read_body(body, MAX_BODY_BYTES)
