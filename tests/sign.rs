@@ -646,3 +646,24 @@ async fn no_answer_of_a_minting_route_may_be_cached() {
     let no_store = |status| (status, "no-store".to_owned());
     assert_eq!(seen, [200, 201, 401, 400, 400, 405].map(no_store).to_vec());
 }
+
+#[tokio::test]
+async fn a_json_body_that_repeats_a_key_is_400() {
+    let app = Sign::start();
+    let token = upload_token(JWT_SECRET, "user-dup");
+    for path in ["/v1/upload-signature", "/v1/uploads"] {
+        let (status, _, body) = app
+            .post_to(
+                path,
+                Some(&token),
+                r#"{"procedure":"Transcode","procedure":"Review"}"#,
+            )
+            .await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("bad_request")),
+            "{path}: {body}"
+        );
+        assert!(body["message"].as_str().unwrap().contains("procedure"));
+    }
+}

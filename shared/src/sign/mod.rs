@@ -303,6 +303,7 @@ async fn sign(state: &SignState, route: Signing, request: Request) -> Response {
             let bytes = crate::web::read_body(body, MAX_BODY_BYTES)
                 .await
                 .map_err(SignError::Http)?;
+            crate::web::refuse_duplicate_keys(&bytes).map_err(SignError::Http)?;
             SignRequest::from_json(&bytes)?
         };
         let upload = upload_for(&keys, &caller.sub, route, &mut request)?;
