@@ -293,7 +293,8 @@ fn accepted(result: Result<Caller, AuthError>) {
     assert_eq!(
         result,
         Ok(Caller {
-            sub: "user-42".to_owned()
+            sub: "user-42".to_owned(),
+            claim: None,
         })
     );
 }

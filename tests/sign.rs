@@ -667,3 +667,57 @@ async fn a_json_body_that_repeats_a_key_is_400() {
         assert!(body["message"].as_str().unwrap().contains("procedure"));
     }
 }
+
+#[tokio::test]
+async fn with_sign_meta_claim_the_token_decides_the_meta() {
+    let app = Sign::start_with(&[("SIGN_META_CLAIM", "post")]);
+    let token = |post: Value| {
+        let mut claims = json!({"sub": "user-m", "scope": "vod:upload", "exp": now() + 600});
+        if !post.is_null() {
+            claims["post"] = post;
+        }
+        hs256(JWT_SECRET, &claims)
+    };
+    let keys = vodgate::platform::secret::SecretList::parse(CONTEXT_KEY).unwrap();
+    let meta_of = |body: &Value| {
+        let (context, _) = common::signature_contexts(body["data"]["signature"].as_str().unwrap());
+        vodgate::attribution::open(&keys, &context)
+            .unwrap()
+            .meta
+            .map(|m| m.as_str().to_owned())
+    };
+
+    let (status, _, created) = app
+        .post_to("/v1/uploads", Some(&token(json!("post_7"))), "")
+        .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(meta_of(&created).as_deref(), Some("post_7"));
+    let (status, _, body) = app.post(Some(&token(Value::Null)), "").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(meta_of(&body), None);
+
+    // The request may not choose, and a token for another post may not refresh this upload.
+    let refresh = json!({"uploadId": created["data"]["uploadId"]}).to_string();
+    for (token, body) in [
+        (token(json!("post_7")), r#"{"meta":"post_7"}"#.to_owned()),
+        (token(json!("post_7")), r#"{"meta":"post_8"}"#.to_owned()),
+        (token(json!("a.b")), String::new()),
+        (token(json!(7)), String::new()),
+        (token(json!("post_8")), refresh.clone()),
+    ] {
+        let (status, _, answer) = app.post(Some(&token), &body).await;
+        assert_eq!(
+            (status, answer["error"].as_str()),
+            (403, Some("param_not_allowed")),
+            "{body}: {answer}"
+        );
+    }
+    let (_, _, answer) = app.post(Some(&token(json!("a.b"))), "").await;
+    assert!(
+        answer["message"].as_str().unwrap().contains("post"),
+        "{answer}"
+    );
+    let (status, _, body) = app.post(Some(&token(json!("post_7"))), &refresh).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(meta_of(&body).as_deref(), Some("post_7"));
+}

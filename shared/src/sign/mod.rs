@@ -19,6 +19,7 @@
 //! a budget of their own, and need `UPLOADS_STORE` (without it they answer `501`).
 
 mod http;
+mod meta;
 pub(crate) mod policy;
 pub(crate) mod quota;
 pub mod rate_limit;
@@ -120,13 +121,19 @@ pub struct SignState {
     read_limiter: Option<RateLimiter>,
     /// What the events function records about uploads (`UPLOADS_STORE`); read only.
     uploads: Option<UploadsStore>,
+    /// The JWT claim `meta` comes from (`SIGN_META_CLAIM`), instead of the request.
+    meta_claim: Option<String>,
 }
 
 impl SignState {
     /// Reads configuration, loads keys and fetches the JWKS concurrently.
     pub async fn from_env(env: &Env) -> Result<Arc<Self>, StartError> {
-        let verifier = JwtVerifier::new(jwt_settings(env)?)
+        let meta_claim = meta::claim_name(env);
+        let mut verifier = JwtVerifier::new(jwt_settings(env)?)
             .map_err(|e| ConfigError::invalid(e.var(), e.to_string()))?;
+        if let Some(name) = &meta_claim {
+            verifier = verifier.with_claim(name);
+        }
         let policy = UploadPolicy::from_env(env)?;
         let limiter = RateLimit::from_env(env)?.limiter();
         let read_limiter = RateLimit::reads_from_env(env)?.limiter();
@@ -156,6 +163,7 @@ impl SignState {
             quota,
             read_limiter,
             uploads,
+            meta_claim,
         }))
     }
 
@@ -306,6 +314,9 @@ async fn sign(state: &SignState, route: Signing, request: Request) -> Response {
             crate::web::refuse_duplicate_keys(&bytes).map_err(SignError::Http)?;
             SignRequest::from_json(&bytes)?
         };
+        if let Some(name) = &state.meta_claim {
+            request.meta = meta::from_claim(name, caller.claim.as_ref(), request.meta.as_ref())?;
+        }
         let upload = upload_for(&keys, &caller.sub, route, &mut request)?;
         let grant = state.policy.decide(request)?;
         let now = unix_now();
@@ -433,6 +444,9 @@ pub enum SignError {
          meta, or none, when refreshing"
     )]
     MetaMismatch,
+    /// `SIGN_META_CLAIM` is set: the request sent a `meta`, or the token's claim is not one.
+    #[error(transparent)]
+    MetaClaim(#[from] meta::MetaClaimError),
     /// The caller holds as many signatures as `SIGN_QUOTA` allows in this window.
     #[error(
         "at most {} signatures per caller per quota window; retry in {} s",
@@ -518,7 +532,9 @@ impl From<SignError> for ApiError {
                 (StatusCode::BAD_REQUEST, "bad_request", None)
             }
             SignError::UnknownUpload(_) => (StatusCode::NOT_FOUND, "not_found", None),
-            SignError::MetaMismatch => (StatusCode::FORBIDDEN, "param_not_allowed", None),
+            SignError::MetaMismatch | SignError::MetaClaim(_) => {
+                (StatusCode::FORBIDDEN, "param_not_allowed", None)
+            }
             SignError::Http(api) => return api,
             SignError::RateLimited(_)
             | SignError::ReadsLimited(_)

@@ -63,7 +63,7 @@ use serde_json::Value;
 
 use self::settings::parse_jwks_url;
 pub use self::settings::{JwtSettings, JwtSettingsError};
-use self::shape::{bearer_token, parse_shape};
+use self::shape::{bearer_token, parse_shape, read_claim};
 use super::jwks::{JwksCache, Lookup};
 use crate::platform::secret::SecretList;
 
@@ -205,6 +205,8 @@ impl fmt::Debug for Hs256Keys {
 pub struct Caller {
     /// The token's `sub`: non-empty, at most 128 bytes, no control characters.
     pub sub: String,
+    /// The value of the claim named by [`JwtVerifier::with_claim`], when the token carries it.
+    pub claim: Option<Value>,
 }
 
 /// Verifies bearer tokens. Build once at start-up and share it behind an `Arc`.
@@ -213,6 +215,8 @@ pub struct JwtVerifier {
     validations: [Validation; 4],
     upload_scope: Option<String>,
     jwks: Option<JwksCache>,
+    /// One more claim to hand to the caller ([`Self::with_claim`]).
+    claim: Option<String>,
 }
 
 impl fmt::Debug for JwtVerifier {
@@ -291,6 +295,7 @@ impl JwtVerifier {
             validations,
             upload_scope,
             jwks,
+            claim: None,
         })
     }
 
@@ -301,6 +306,13 @@ impl JwtVerifier {
         if let Some(jwks) = &mut self.jwks {
             jwks.set_refetch_interval(interval);
         }
+        self
+    }
+
+    /// Hands the value of the claim `name` to every [`Caller`] (for a use case that takes a fact
+    /// from the token rather than from the request). A token that repeats it is malformed.
+    pub fn with_claim(mut self, name: impl Into<String>) -> Self {
+        self.claim = Some(name.into());
         self
     }
 
@@ -351,7 +363,11 @@ impl JwtVerifier {
                 self.decode(token, &key.key, alg)?
             }
         };
-        self.check_claims(claims)
+        let mut caller = self.check_claims(claims)?;
+        if let Some(name) = &self.claim {
+            caller.claim = read_claim(&header.payload, name)?;
+        }
+        Ok(caller)
     }
 
     fn decode_hs256(&self, token: &str, keys: &Hs256Keys) -> Result<Claims, AuthError> {
@@ -396,7 +412,7 @@ impl JwtVerifier {
         if let Some(required) = &self.upload_scope {
             check_scope(claims.scope.as_ref(), claims.scp.as_ref(), required)?;
         }
-        Ok(Caller { sub })
+        Ok(Caller { sub, claim: None })
     }
 }
 
