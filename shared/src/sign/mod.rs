@@ -130,7 +130,12 @@ impl SignState {
     pub async fn from_env(env: &Env) -> Result<Arc<Self>, StartError> {
         let meta_claim = meta::claim_name(env);
         let mut verifier = JwtVerifier::new(jwt_settings(env)?)
-            .map_err(|e| ConfigError::invalid(e.var(), e.to_string()))?;
+            .map_err(|e| ConfigError::invalid(e.var(), e.to_string()))?
+            .with_jwks_max_age(env.seconds_in(
+                "JWT_JWKS_MAX_AGE_SECONDS",
+                crate::auth::jwt::DEFAULT_JWKS_MAX_AGE,
+                10..=86_400,
+            )?);
         if let Some(name) = &meta_claim {
             verifier = verifier.with_claim(name);
         }

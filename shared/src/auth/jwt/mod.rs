@@ -73,6 +73,9 @@ pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
 /// Largest accepted clock leeway for `exp` and `nbf`, in seconds.
 pub const MAX_LEEWAY_SECS: u64 = 60;
 
+/// Default longest time a downloaded JWKS is used without downloading it again.
+pub const DEFAULT_JWKS_MAX_AGE: Duration = Duration::from_secs(600);
+
 /// Default minimum time between two JWKS downloads for one verifier.
 pub const DEFAULT_REFETCH_INTERVAL: Duration = Duration::from_secs(10);
 
@@ -313,6 +316,16 @@ impl JwtVerifier {
     /// from the token rather than from the request). A token that repeats it is malformed.
     pub fn with_claim(mut self, name: impl Into<String>) -> Self {
         self.claim = Some(name.into());
+        self
+    }
+
+    /// Sets the longest time a downloaded JWKS is used before it is downloaded again (default
+    /// [`DEFAULT_JWKS_MAX_AGE`]; a shorter `Cache-Control: max-age` of the response wins). While
+    /// the download fails, the keys already cached keep serving.
+    pub fn with_jwks_max_age(mut self, max_age: Duration) -> Self {
+        if let Some(jwks) = &mut self.jwks {
+            jwks.set_max_age(max_age);
+        }
         self
     }
 
