@@ -43,7 +43,7 @@ use crate::platform::config::{ConfigError, Env};
 use crate::platform::keys::{KeySet, Keys, SecretsManager, StartError};
 use crate::platform::secret::{Secret, SecretList};
 use crate::sign::policy::{PolicyError, SignRequest, UploadPolicy};
-use crate::sign::quota::{QuotaExceeded, SignQuota};
+use crate::sign::quota::{QuotaExceeded, QuotaRefused, SignQuota};
 use crate::sign::rate_limit::{RateLimit, RateLimiter};
 use crate::vod::signature::{UploadSignatureParams, check_secret_id};
 use crate::web::metrics::{Metric, Outcome};
@@ -329,7 +329,10 @@ async fn sign(state: &SignState, route: Signing, request: Request) -> Response {
             quota
                 .take(&caller.sub, now)
                 .await
-                .map_err(SignError::QuotaExceeded)?;
+                .map_err(|refused| match refused {
+                    QuotaRefused::Exceeded(exceeded) => SignError::QuotaExceeded(exceeded),
+                    QuotaRefused::Unavailable => SignError::QuotaUnavailable,
+                })?;
         }
         issue(&keys, &upload, grant, now)
     }
@@ -459,6 +462,9 @@ pub enum SignError {
         .0.retry_after.as_secs()
     )]
     QuotaExceeded(QuotaExceeded),
+    /// The quota could not be checked and `SIGN_QUOTA_ON_ERROR=closed`.
+    #[error("the signature quota could not be checked; retry")]
+    QuotaUnavailable,
     /// The caller read uploads faster than `READ_RATE_LIMIT` allows; retry after this.
     #[error("too many reads of uploads; retry in {} s", retry_secs(.0))]
     ReadsLimited(Duration),
@@ -545,6 +551,7 @@ impl From<SignError> for ApiError {
             | SignError::ReadsLimited(_)
             | SignError::QuotaExceeded(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited", None),
             SignError::NotConfigured => (StatusCode::NOT_IMPLEMENTED, "not_configured", None),
+            SignError::QuotaUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", None),
             SignError::Store(UploadsError::BadCursor) => {
                 (StatusCode::BAD_REQUEST, "bad_request", None)
             }
