@@ -199,3 +199,46 @@ fn request_timeout_is_validated_at_start() {
         );
     }
 }
+
+/// Unauthenticated callers are refused from the head alone: a wrong path token, or a wrong
+/// `Sign`/`T` in the query string, is answered before the body arrives (here, never).
+#[test]
+fn a_callback_that_cannot_authenticate_is_refused_before_its_body() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("events.sqlite");
+    let sink = format!("sqlite:{}", db.display());
+    let mut events = Spawned::start(
+        env!("CARGO_BIN_EXE_events"),
+        &[
+            ("PORT", "0"),
+            ("REQUEST_TIMEOUT_SECONDS", "30"),
+            ("EVENT_SINK", sink.as_str()),
+            ("VOD_CALLBACK_KEYS", "LimitsKey1"),
+            ("VOD_CALLBACK_TOKEN", "a-long-random-path-token"),
+        ],
+    );
+    let base = events.wait_listening();
+    let t = common::now() + 600;
+    for (path, reason) in [
+        (
+            "/v1/vod/events/wrong-path-token-0000",
+            "invalid_callback_token",
+        ),
+        ("/v1/vod/events", "not_found"),
+        (
+            &*format!(
+                "/v1/vod/events/a-long-random-path-token?Sign={}&T={t}",
+                "0".repeat(32)
+            ),
+            "invalid_signature",
+        ),
+    ] {
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n\
+             Content-Length: 1048576\r\n\r\n"
+        );
+        let (answer, took) = send_and_read(&base, head.as_bytes());
+        assert!(took < Duration::from_secs(10), "{path}: {took:?}");
+        assert_eq!(json_body(&answer)["error"], reason, "{path}: {answer}");
+    }
+}
