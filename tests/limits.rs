@@ -23,7 +23,7 @@ fn start_sign() -> (Spawned, String) {
             ("REQUEST_TIMEOUT_SECONDS", "1"),
             ("VOD_SECRET_ID", "AKIDlimits"),
             ("VOD_SECRET_KEY", "limits-vod-secret-key"),
-            ("VODGATE_CONTEXT_KEY", "limits-context-key"),
+            ("VODGATE_CONTEXT_KEY", "limits-context-key-0123456789abcdef"),
             ("JWT_HS256_SECRET", JWT_SECRET),
         ],
     );
@@ -39,7 +39,7 @@ fn start_events(db: &Path) -> (Spawned, String) {
             ("PORT", "0"),
             ("REQUEST_TIMEOUT_SECONDS", "1"),
             ("EVENT_SINK", sink.as_str()),
-            ("VOD_CALLBACK_KEYS", "LimitsKey1"),
+            ("VOD_CALLBACK_KEYS", "LimitsKey1LimitsKey1Limits"),
         ],
     );
     let base = server.wait_listening();
@@ -187,7 +187,7 @@ fn request_timeout_is_validated_at_start() {
                 ("REQUEST_TIMEOUT_SECONDS", value),
                 ("VOD_SECRET_ID", "AKIDlimits"),
                 ("VOD_SECRET_KEY", "limits-vod-secret-key"),
-                ("VODGATE_CONTEXT_KEY", "limits-context-key"),
+                ("VODGATE_CONTEXT_KEY", "limits-context-key-0123456789abcdef"),
                 ("JWT_HS256_SECRET", JWT_SECRET),
             ],
         );
@@ -213,7 +213,7 @@ fn a_callback_that_cannot_authenticate_is_refused_before_its_body() {
             ("PORT", "0"),
             ("REQUEST_TIMEOUT_SECONDS", "30"),
             ("EVENT_SINK", sink.as_str()),
-            ("VOD_CALLBACK_KEYS", "LimitsKey1"),
+            ("VOD_CALLBACK_KEYS", "LimitsKey1LimitsKey1Limits"),
             ("VOD_CALLBACK_TOKEN", "a-long-random-path-token"),
         ],
     );

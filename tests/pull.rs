@@ -29,7 +29,7 @@ use vodgate::pull::{PullKeys, PullReport, PullTimings, Puller};
 use vodgate::vod::api::{ApiCredentials, Endpoint, RetryPolicy, VodApi};
 
 const SUB_APP: u64 = 1_500_000_001;
-const CONTEXT_KEY: &str = "pull-context-key";
+const CONTEXT_KEY: &str = "pull-context-key-0123456789abcdefgh";
 
 fn options() -> Options {
     Options {
@@ -549,7 +549,10 @@ async fn vod_config_sets_and_shows_the_event_configuration() {
     let dir = tempfile::tempdir().unwrap();
     let fake = FakeVod::start(options()).await;
     let mut env = binary_env(&fake);
-    env.push(("VOD_CALLBACK_KEYS", "PullTestSignKey1,OlderKey".into()));
+    env.push((
+        "VOD_CALLBACK_KEYS",
+        "PullTestSignKey1PullTestSign,OlderKeyOlderKeyOlderKey1".into(),
+    ));
     let run = |args: &'static [&'static str]| {
         let env = env.clone();
         let dir = dir.path().to_owned();
@@ -584,8 +587,11 @@ async fn vod_config_sets_and_shows_the_event_configuration() {
     );
     assert_eq!(config["UploadMediaCompleteEventSwitch"], "ON");
     assert_eq!(config["DeleteMediaCompleteEventSwitch"], "OFF");
-    assert_eq!(fake.sign_key().as_deref(), Some("PullTestSignKey1"));
-    assert!(!logs.contains("PullTestSignKey1"));
+    assert_eq!(
+        fake.sign_key().as_deref(),
+        Some("PullTestSignKey1PullTestSign")
+    );
+    assert!(!logs.contains("PullTestSignKey1PullTestSign"));
 
     let (code, stdout, logs) = run(&["vod-config", "show"]).await.unwrap();
     assert_eq!(code, 0, "{logs}");
@@ -594,7 +600,7 @@ async fn vod_config_sets_and_shows_the_event_configuration() {
         "{stdout}"
     );
     assert!(stdout.contains("https://api.example.com/v1/vod/events"));
-    assert!(!stdout.contains("PullTestSignKey1"));
+    assert!(!stdout.contains("PullTestSignKey1PullTestSign"));
 
     let (code, _, logs) = run(&["vod-config", "set"]).await.unwrap();
     assert_ne!(code, 0, "an empty change is refused: {logs}");

@@ -19,7 +19,10 @@ fn start_sign_with(endpoint: &str, table: &str, extra: &[(&str, &str)]) -> (Spaw
         ("PORT", "0".to_owned()),
         ("VOD_SECRET_ID", "AKIDquota".to_owned()),
         ("VOD_SECRET_KEY", "quota-vod-secret-key".to_owned()),
-        ("VODGATE_CONTEXT_KEY", "quota-context-key".to_owned()),
+        (
+            "VODGATE_CONTEXT_KEY",
+            "quota-context-key-0123456789abcdef".to_owned(),
+        ),
         ("JWT_HS256_SECRET", JWT_SECRET.to_owned()),
         ("SIGN_RATE_LIMIT", "off".to_owned()),
         ("SIGN_QUOTA", "3/1h".to_owned()),

@@ -149,7 +149,7 @@ async fn sign_binary_reads_its_keys_from_the_secret() {
             "VOD_SECRET_ID": "AKIDfromsecret",
             "VOD_SECRET_KEY": "vod-key-from-secret",
             "JWT_HS256_SECRET": "jwt-from-secret-0123456789abcdef",
-            "VODGATE_CONTEXT_KEY": "ctx-from-secret"
+            "VODGATE_CONTEXT_KEY": "ctx-from-secret-0123456789abcdefghij"
         }),
     )
     .await;

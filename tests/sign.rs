@@ -8,7 +8,7 @@ use vodgate::vod::signature::{MacCheck, inspect};
 
 const JWT_SECRET: &str = "black-box-jwt-secret-0123456789abcdef";
 const VOD_KEY: &str = "black-box-vod-secret-key";
-const CONTEXT_KEY: &str = "black-box-context-key";
+const CONTEXT_KEY: &str = "black-box-context-key-0123456789abcdef";
 
 fn env() -> Vec<(&'static str, &'static str)> {
     vec![
@@ -326,6 +326,11 @@ async fn logs_carry_no_secrets_tokens_or_signatures() {
 async fn bad_configuration_fails_fast_naming_the_variable() {
     for (var, value, expected) in [
         ("VODGATE_CONTEXT_KEY", "", "VODGATE_CONTEXT_KEY"),
+        (
+            "VODGATE_CONTEXT_KEY",
+            "a-31-byte-context-key-012345678",
+            "VODGATE_CONTEXT_KEY",
+        ),
         ("VOD_TASK_PRIORITY", "99", "VOD_TASK_PRIORITY"),
         ("JWT_LEEWAY_SECONDS", "600", "JWT_LEEWAY_SECONDS"),
         ("SIGN_VALIDITY_SECONDS", "99999999", "SIGN_VALIDITY_SECONDS"),

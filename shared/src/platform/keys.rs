@@ -33,6 +33,23 @@ pub(crate) const SECRET_NAMES: [&str; 6] = [
     "VOD_CALLBACK_TOKEN",
 ];
 
+/// The shortest entry each key list accepts, wherever it is read (every function, pull mode and
+/// the dev tool alike), and why.
+const MIN_ENTRY_LEN: [(&str, usize, &str); 2] = [
+    (
+        "VODGATE_CONTEXT_KEY",
+        32,
+        "each key must be at least 32 bytes: a weaker one can be searched offline from any \
+         signature, which clients can read (`openssl rand -base64 32` makes one)",
+    ),
+    (
+        "VOD_CALLBACK_KEYS",
+        24,
+        "each SignKey must be at least 24 characters (VOD allows up to 32 letters and digits; \
+         `openssl rand -hex 16` makes one)",
+    ),
+];
+
 const DEFAULT_TTL: Duration = Duration::from_secs(300);
 const FETCH_TIMEOUT: Duration = Duration::from_secs(3);
 const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(30);
@@ -88,14 +105,20 @@ impl KeySet {
         })
     }
 
-    /// `name` parsed as a comma-separated rotation list, if present.
+    /// `name` parsed as a comma-separated rotation list, if present; each entry as long as
+    /// [`MIN_ENTRY_LEN`] requires for `name`.
     pub fn list(&self, name: &'static str) -> Result<Option<SecretList>, ConfigError> {
-        self.get(name)
-            .map(|secret| {
-                SecretList::parse(secret.expose())
-                    .map_err(|e| ConfigError::invalid(name, e.to_string()))
-            })
-            .transpose()
+        let Some(secret) = self.get(name) else {
+            return Ok(None);
+        };
+        let list = SecretList::parse(secret.expose())
+            .map_err(|e| ConfigError::invalid(name, e.to_string()))?;
+        if let Some((_, min, why)) = MIN_ENTRY_LEN.iter().find(|(n, ..)| *n == name)
+            && list.iter().any(|entry| entry.expose().len() < *min)
+        {
+            return Err(ConfigError::invalid(name, *why));
+        }
+        Ok(Some(list))
     }
 }
 
@@ -336,5 +359,28 @@ mod tests {
     fn missing_key_names_the_variable() {
         let err = KeySet::default().require("VOD_SECRET_KEY").unwrap_err();
         assert_eq!(err.var, "VOD_SECRET_KEY");
+    }
+
+    #[test]
+    fn weak_context_and_callback_keys_are_refused_naming_the_variable() {
+        let list = |name: &'static str, value: &str| {
+            KeySet::from_env(&Env::from_pairs([(name, value)])).list(name)
+        };
+        let strong = "c".repeat(32);
+        assert!(list("VODGATE_CONTEXT_KEY", &strong).unwrap().is_some());
+        let weak = format!("{strong},{}", "c".repeat(31));
+        assert_eq!(
+            list("VODGATE_CONTEXT_KEY", &weak).unwrap_err().var,
+            "VODGATE_CONTEXT_KEY"
+        );
+        assert!(
+            list("VOD_CALLBACK_KEYS", &"K".repeat(24))
+                .unwrap()
+                .is_some()
+        );
+        let err = list("VOD_CALLBACK_KEYS", &"K".repeat(23)).unwrap_err();
+        assert_eq!(err.var, "VOD_CALLBACK_KEYS");
+        assert!(!err.to_string().contains("KKK"), "{err}");
+        assert!(list("JWT_HS256_SECRET", "a,b").unwrap().is_some());
     }
 }

@@ -601,7 +601,7 @@ mod tests {
         SignKeys::derive(&KeySet::from_env(&Env::from_pairs([
             ("VOD_SECRET_ID", "AKIDtest"),
             ("VOD_SECRET_KEY", "vod-secret"),
-            ("VODGATE_CONTEXT_KEY", "ctx-key"),
+            ("VODGATE_CONTEXT_KEY", "ctx-key-0123456789abcdef0123456789"),
         ])))
         .unwrap()
     }
