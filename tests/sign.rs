@@ -347,6 +347,12 @@ async fn bad_configuration_fails_fast_naming_the_variable() {
             "app.example.com",
             "CORS_ALLOWED_ORIGINS",
         ),
+        (
+            "CORS_ALLOWED_ORIGINS",
+            "https://app.example.com/app",
+            "CORS_ALLOWED_ORIGINS",
+        ),
+        ("RUST_LOG", "verbose", "RUST_LOG"),
     ] {
         let mut env = env();
         env.retain(|(k, _)| *k != var);

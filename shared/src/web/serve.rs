@@ -208,12 +208,17 @@ pub async fn shutdown_signal() {
     tracing::info!("shutting down: finishing in-flight requests");
 }
 
-/// Runs a binary's body: logs a start-up failure as one line and exits non-zero.
+/// Runs a binary's body: logs a start-up failure (a log level that did not parse included) as
+/// one line and exits non-zero.
 pub async fn main<F, E>(body: F) -> ExitCode
 where
     F: Future<Output = Result<(), E>>,
     E: std::fmt::Display,
 {
+    if let Some(error) = super::telemetry::invalid_setting() {
+        tracing::error!("{error}");
+        return ExitCode::FAILURE;
+    }
     match body.await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
