@@ -81,6 +81,13 @@ fn json_body(answer: &str) -> Value {
     serde_json::from_str(body).unwrap_or_else(|_| panic!("not JSON: {answer:?}"))
 }
 
+/// Whether an answer's head says `Connection: close`.
+fn closes(answer: &str) -> bool {
+    let head = answer.split("\r\n\r\n").next().unwrap_or_default();
+    head.to_ascii_lowercase()
+        .contains("\r\nconnection: close\r\n")
+}
+
 fn healthy(base: &str) {
     let (answer, _) = send_and_read(
         base,
@@ -113,6 +120,7 @@ fn a_stalled_body_is_answered_408_and_stores_nothing() {
     ] {
         let (answer, took) = send_and_read(base, head.as_bytes());
         assert_eq!(status_of(&answer), 408, "{answer}");
+        assert!(closes(&answer), "{answer}");
         let body = json_body(&answer);
         assert_eq!(body["code"], 408);
         assert_eq!(body["error"], "request_timeout");
@@ -158,6 +166,16 @@ fn oversized_heads_are_answered_431() {
     );
     let (answer, _) = send_and_read(&base, big.as_bytes());
     assert_eq!(status_of(&answer), 431, "{answer}");
+    assert!(closes(&answer), "{answer}");
+    let body = json_body(&answer);
+    assert_eq!(
+        (body["code"].as_u64(), body["error"].as_str()),
+        (Some(431), Some("headers_too_large"))
+    );
+    assert!(
+        answer.to_ascii_lowercase().contains("x-request-id:"),
+        "{answer}"
+    );
 
     let mut many = String::from("GET /healthz HTTP/1.1\r\nHost: t\r\n");
     for i in 0..100 {
@@ -166,6 +184,7 @@ fn oversized_heads_are_answered_431() {
     many.push_str("\r\n");
     let (answer, _) = send_and_read(&base, many.as_bytes());
     assert_eq!(status_of(&answer), 431, "{answer}");
+    assert_eq!(json_body(&answer)["error"], "headers_too_large", "{answer}");
 
     // A large but reasonable head (an 8 KiB token, as big identity tokens get) still passes.
     let token = format!("Bearer {}", "t".repeat(8 * 1024));
@@ -241,4 +260,73 @@ fn a_callback_that_cannot_authenticate_is_refused_before_its_body() {
         assert!(took < Duration::from_secs(10), "{path}: {took:?}");
         assert_eq!(json_body(&answer)["error"], reason, "{path}: {answer}");
     }
+}
+
+/// A keep-alive client learns from the answer itself whether the connection stays open: one whose
+/// body was read stays open for the next request, one answered 413 before its body was read
+/// whole (or refused from its head) says `Connection: close`.
+#[test]
+fn an_answer_before_the_body_is_read_says_connection_close() {
+    let (_sign, base) = start_sign();
+    let token = upload_token(JWT_SECRET, "limits-user");
+    let post = |length: usize| {
+        format!(
+            "POST /v1/upload-signature HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: application/json\r\nContent-Length: {length}\r\n\r\n"
+        )
+    };
+
+    // Read whole: two requests on one connection.
+    let mut stream = connect(&base);
+    for _ in 0..2 {
+        stream
+            .write_all(format!("{}{{}}", post(2)).as_bytes())
+            .unwrap();
+        let answer = read_answer(&mut stream);
+        assert_eq!(status_of(&answer), 200, "{answer}");
+        assert!(!closes(&answer), "{answer}");
+    }
+
+    // 3 MiB to a 16 KiB route: 413, and the connection closes.
+    let mut stream = connect(&base);
+    let body = vec![b'x'; 3 * 1024 * 1024];
+    let head = post(body.len());
+    let mut writer = stream.try_clone().unwrap();
+    let sender = std::thread::spawn(move || {
+        let _ = writer.write_all(head.as_bytes());
+        let _ = writer.write_all(&body);
+    });
+    let answer = read_answer(&mut stream);
+    assert_eq!(status_of(&answer), 413, "{answer}");
+    assert!(closes(&answer), "{answer}");
+    drop(stream);
+    sender.join().unwrap();
+
+    // Refused from its head, with the body never sent.
+    let mut stream = connect(&base);
+    let refused = post(100).replace(&format!("Bearer {token}"), "Bearer nope");
+    stream.write_all(refused.as_bytes()).unwrap();
+    let answer = read_answer(&mut stream);
+    assert_eq!(status_of(&answer), 401, "{answer}");
+    assert!(closes(&answer), "{answer}");
+}
+
+/// Reads one answer (head and `Content-Length` body) from a connection that may stay open.
+fn read_answer(stream: &mut TcpStream) -> String {
+    let mut answer = Vec::new();
+    let mut byte = [0u8; 1];
+    while !answer.ends_with(b"\r\n\r\n") {
+        assert_eq!(stream.read(&mut byte).unwrap(), 1, "{answer:?}");
+        answer.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&answer).to_ascii_lowercase();
+    let length: usize = head
+        .split("\r\n")
+        .find_map(|line| line.strip_prefix("content-length: "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0u8; length];
+    stream.read_exact(&mut body).unwrap();
+    answer.extend_from_slice(&body);
+    String::from_utf8_lossy(&answer).into_owned()
 }

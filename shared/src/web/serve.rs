@@ -9,7 +9,8 @@
 //! Behind API Gateway the gateway bounds header sizes and request times; a plain HTTP server
 //! faces clients itself, so it bounds them here (see [`ServerLimits`]): a client that sends its
 //! head or body slowly, or sends huge headers, costs one connection for a bounded time and a
-//! bounded buffer, and then an answer (431 or 408) or a closed connection.
+//! bounded buffer, and then an answer (431 or 408) or a closed connection. An answer after which
+//! the connection closes says `Connection: close` ([`conn`]).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -28,6 +29,7 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::time::{Instant, Sleep};
 
+use self::conn::{EnvelopeIo, ReadToEnd};
 use super::BodyTimeout;
 use crate::platform::config::{self, ConfigError, Env};
 
@@ -41,6 +43,8 @@ pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 
 /// At most this many header fields per request (hyper answers 431 beyond it).
 const MAX_HEADERS: usize = 64;
+
+mod conn;
 
 /// The default of `REQUEST_TIMEOUT_SECONDS`.
 const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -124,11 +128,25 @@ pub async fn serve_http(
         let timeout = limits.request_timeout;
         let service = TowerToHyperService::new(tower::service_fn(
             move |request: hyper::Request<Incoming>| {
-                let request = request.map(|body| DeadlineBody::new(body, timeout));
-                tower::ServiceExt::oneshot(app.clone(), request)
+                let (parts, body) = request.into_parts();
+                let (body, read) = ReadToEnd::new(body);
+                let request = hyper::Request::from_parts(parts, DeadlineBody::new(body, timeout));
+                let answer = tower::ServiceExt::oneshot(app.clone(), request);
+                async move {
+                    let mut response = answer.await?;
+                    // hyper closes a connection whose request body was left unread: say so.
+                    if !read.load(std::sync::atomic::Ordering::Relaxed) {
+                        response.headers_mut().insert(
+                            http::header::CONNECTION,
+                            http::HeaderValue::from_static("close"),
+                        );
+                    }
+                    Ok::<_, std::convert::Infallible>(response)
+                }
             },
         ));
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        let io = TokioIo::new(EnvelopeIo::new(stream));
+        let connection = graceful.watch(http.serve_connection(io, service));
         tokio::spawn(async move {
             // A client that goes away, sends garbage or runs out of time ends its own connection;
             // hyper has already answered whatever could be answered.
