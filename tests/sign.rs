@@ -732,3 +732,48 @@ async fn with_sign_meta_claim_the_token_decides_the_meta() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(meta_of(&body).as_deref(), Some("post_7"));
 }
+
+/// A proxy in the environment is not ours: the JWKS is downloaded directly, whatever
+/// `HTTP_PROXY`, `HTTPS_PROXY` or `ALL_PROXY` say (here, a port where nothing listens).
+#[tokio::test(flavor = "multi_thread")]
+async fn outbound_http_ignores_proxies_from_the_environment() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let hits = Arc::new(AtomicUsize::new(0));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let jwks = format!("http://{}/jwks.json", listener.local_addr().unwrap());
+    let counter = Arc::clone(&hits);
+    let app = axum::Router::new().route(
+        "/jwks.json",
+        axum::routing::get(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+            async { r#"{"keys":[]}"# }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let dead = "http://127.0.0.1:9";
+    let mut with_proxies = env();
+    with_proxies.extend([
+        ("JWT_ISSUER", "https://issuer.example"),
+        ("JWT_AUDIENCE", "vodgate"),
+        ("HTTP_PROXY", dead),
+        ("HTTPS_PROXY", dead),
+        ("ALL_PROXY", dead),
+        ("http_proxy", dead),
+        ("all_proxy", dead),
+    ]);
+    with_proxies.push(("JWT_JWKS_URL", &jwks));
+    let mut server = Spawned::start(env!("CARGO_BIN_EXE_sign"), &with_proxies);
+    server.wait_listening();
+    assert_eq!(hits.load(Ordering::SeqCst), 1, "{}", server.logs());
+
+    let mut env = env();
+    env.push(("VODGATE_HTTPS_PROXY", "proxy.internal:3128"));
+    let mut refused = Spawned::start(env!("CARGO_BIN_EXE_sign"), &env);
+    assert_eq!(refused.wait_exit(), 1);
+    assert!(
+        refused.logs().contains("VODGATE_HTTPS_PROXY"),
+        "{}",
+        refused.logs()
+    );
+}

@@ -141,7 +141,7 @@ impl FetchError {
 impl JwksCache {
     /// Builds the HTTP client; does not download.
     pub(super) fn new(url: reqwest::Url) -> Result<Self, JwtSettingsError> {
-        let client = reqwest::Client::builder()
+        let client = crate::platform::outbound::client()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(TOTAL_TIMEOUT)

@@ -8,7 +8,9 @@
 //! The level (`AWS_LAMBDA_LOG_LEVEL` in Lambda, else `RUST_LOG`; default `info`) applies to
 //! vodgate's own code only. A level that does not parse stops start-up naming the variable (a
 //! silent `info` would hide the debug lines someone asked for); logging is still set up at `info`
-//! first, so that the refusal itself is logged. Dependencies never log below `info`, whatever is asked: at debug and
+//! first, so that the refusal itself is logged. The other process-wide setting every binary needs
+//! before its first outbound call, `VODGATE_HTTPS_PROXY` ([`crate::platform::outbound`]), is
+//! read here too, and refused the same way. Dependencies never log below `info`, whatever is asked: at debug and
 //! trace level the Lambda runtime prints raw events, hyper prints headers and the AWS SDK prints
 //! request bodies and signing material, and those carry bearer tokens, signatures, callback bodies
 //! and secret values. Keeping them out of logs is a rule of construction, not of configuration.
@@ -23,12 +25,13 @@ use crate::platform::config::{ConfigError, Env};
 /// Our own tracing targets: the library and the three binaries.
 const OWN_TARGETS: [&str; 3] = ["vodgate", "sign", "events"];
 
-/// A log level that did not parse, kept for [`super::serve::main`] to refuse start-up with.
-static INVALID_LEVEL: OnceLock<ConfigError> = OnceLock::new();
+/// The first process-wide setting that did not parse, kept for [`super::serve::main`] to refuse
+/// start-up with.
+static INVALID_SETTING: OnceLock<ConfigError> = OnceLock::new();
 
-/// The log level setting that did not parse, if any.
+/// The process-wide setting (log level, outbound proxy) that did not parse, if any.
 pub(crate) fn invalid_setting() -> Option<&'static ConfigError> {
-    INVALID_LEVEL.get()
+    INVALID_SETTING.get()
 }
 
 /// Installs the global subscriber and the metrics writer. Call once, first thing in `main`.
@@ -36,9 +39,12 @@ pub fn init(env: &Env) {
     super::metrics::init(env);
     let in_lambda = env.get("AWS_LAMBDA_RUNTIME_API").is_some();
     let requested = level(env, in_lambda).unwrap_or_else(|error| {
-        let _ = INVALID_LEVEL.set(error);
+        let _ = INVALID_SETTING.set(error);
         LevelFilter::INFO
     });
+    if let Err(error) = crate::platform::outbound::init(env) {
+        let _ = INVALID_SETTING.set(error);
+    }
     let filter = filter(requested);
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     let json = in_lambda
