@@ -663,3 +663,45 @@ async fn an_upload_that_cannot_be_updated_leaves_its_event_unconfirmed() {
     assert_eq!(uploads.len(), 1);
     assert_eq!(uploads[0].status, Status::Uploaded);
 }
+
+/// PULL mode has no public endpoint: with `CallbackMode=PULL` the template deploys no events
+/// function, no callback route, nothing that refers to them, and no callback URL.
+#[test]
+fn pull_mode_deploys_no_public_endpoint() {
+    let text = std::fs::read_to_string(common::root().join("template.yaml")).unwrap();
+    let template: serde_norway::Value = serde_norway::from_str(&text).unwrap();
+    let use_push = serde_norway::to_string(&template["Conditions"]["UsePush"]).unwrap();
+    assert!(
+        use_push.contains("CallbackMode") && use_push.contains("PUSH"),
+        "{use_push}"
+    );
+    let condition = |item: &serde_norway::Value| item["Condition"].as_str().map(str::to_owned);
+    let resources = template["Resources"].as_mapping().unwrap();
+    let mut push_only = Vec::new();
+    for (name, resource) in resources {
+        let name = name.as_str().unwrap();
+        let events = resource["Properties"]["Events"].as_mapping();
+        let routes_callbacks = events.is_some_and(|events| {
+            events.values().any(|event| {
+                event["Properties"]["Path"]
+                    .as_str()
+                    .is_some_and(|path| path.starts_with("/v1/vod/events"))
+            })
+        });
+        if routes_callbacks {
+            push_only.push(name.to_owned());
+        }
+    }
+    assert_eq!(push_only, ["EventsFunction"]);
+    for (name, resource) in resources {
+        let text = serde_norway::to_string(resource).unwrap();
+        let refers = ["EventsFunction", "EventsLogGroup"]
+            .iter()
+            .any(|r| text.contains(r));
+        if push_only.iter().any(|p| p == name.as_str().unwrap()) || refers {
+            assert_eq!(condition(resource).as_deref(), Some("UsePush"), "{name:?}");
+        }
+    }
+    let callback_url = &template["Outputs"]["CallbackUrl"];
+    assert_eq!(condition(callback_url).as_deref(), Some("UsePush"));
+}
