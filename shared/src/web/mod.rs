@@ -13,6 +13,7 @@
 mod body;
 mod context;
 mod cors;
+mod deadline;
 pub mod metrics;
 mod response;
 pub mod serve;
