@@ -140,8 +140,9 @@ impl SignState {
             verifier = verifier.with_claim(name);
         }
         let policy = UploadPolicy::from_env(env)?;
-        let limiter = RateLimit::from_env(env)?.limiter();
-        let read_limiter = RateLimit::reads_from_env(env)?.limiter();
+        let max_callers = rate_limit::max_callers(env)?;
+        let limiter = RateLimit::from_env(env)?.limiter(max_callers);
+        let read_limiter = RateLimit::reads_from_env(env)?.limiter(max_callers);
         let quota = SignQuota::from_env(env).await?;
         let uploads = UploadsStore::from_env(env).await?;
         if let Some(uploads) = &uploads {
