@@ -330,3 +330,45 @@ fn read_answer(stream: &mut TcpStream) -> String {
     answer.extend_from_slice(&body);
     String::from_utf8_lossy(&answer).into_owned()
 }
+
+/// With `MAX_CONNECTIONS=2`, a third connection is not served while two are open (it waits in
+/// the listen queue), and is served as soon as one of them closes.
+#[test]
+fn connections_beyond_the_cap_wait_for_one_to_end() {
+    let mut server = Spawned::start(
+        env!("CARGO_BIN_EXE_sign"),
+        &[
+            ("PORT", "0"),
+            ("MAX_CONNECTIONS", "2"),
+            ("VOD_SECRET_ID", "AKIDlimits"),
+            ("VOD_SECRET_KEY", "limits-vod-secret-key"),
+            ("VODGATE_CONTEXT_KEY", "limits-context-key-0123456789abcdef"),
+            ("JWT_HS256_SECRET", JWT_SECRET),
+        ],
+    );
+    let base = server.wait_listening();
+    let health = b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n";
+    let mut open: Vec<TcpStream> = (0..2)
+        .map(|_| {
+            let mut stream = connect(&base);
+            stream.write_all(health).unwrap();
+            assert_eq!(status_of(&read_answer(&mut stream)), 200);
+            stream
+        })
+        .collect();
+
+    let mut third = connect(&base);
+    third.write_all(health).unwrap();
+    third
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let mut byte = [0u8; 1];
+    assert!(third.read(&mut byte).is_err(), "served beyond the cap");
+
+    drop(open.pop());
+    third
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    assert_eq!(status_of(&read_answer(&mut third)), 200);
+    assert!(!server.logs().contains("panicked"));
+}

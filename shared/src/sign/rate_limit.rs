@@ -144,7 +144,11 @@ impl RateLimit {
             return None;
         };
         let max_callers = max_callers.max(1);
-        let shards = if max_callers >= SHARDED_FROM { SHARDS } else { 1 };
+        let shards = if max_callers >= SHARDED_FROM {
+            SHARDS
+        } else {
+            1
+        };
         let per_shard = max_callers.div_ceil(shards);
         Some(RateLimiter {
             per_second: f64::from(count) / window.as_secs_f64(),
@@ -315,7 +319,11 @@ mod tests {
         assert_eq!(buckets(&limiter), 3);
         assert!(limiter.check("a", t0).is_err(), "a kept its empty bucket");
         assert!(limiter.check("c", t0).is_err(), "c kept its empty bucket");
-        assert_eq!(limiter.check("b", t0), Ok(()), "b was evicted: a full bucket again");
+        assert_eq!(
+            limiter.check("b", t0),
+            Ok(()),
+            "b was evicted: a full bucket again"
+        );
         assert_eq!(buckets(&limiter), 3);
     }
 

@@ -9,7 +9,10 @@
 //! Behind API Gateway the gateway bounds header sizes and request times; a plain HTTP server
 //! faces clients itself, so it bounds them here (see [`ServerLimits`]): a client that sends its
 //! head or body slowly, or sends huge headers, costs one connection for a bounded time and a
-//! bounded buffer, and then an answer (431 or 408) or a closed connection. An answer after which
+//! bounded buffer, and then an answer (431 or 408) or a closed connection. At most
+//! `MAX_CONNECTIONS` connections are served at once; beyond it the server stops accepting until
+//! one ends (new clients wait in the kernel's listen queue, or are refused by it when that is
+//! full), so a connection flood costs bounded memory. An answer after which
 //! the connection closes says `Connection: close` ([`conn`]).
 
 use std::future::Future;
@@ -46,6 +49,9 @@ const MAX_HEADERS: usize = 64;
 
 mod conn;
 
+/// The default of `MAX_CONNECTIONS`.
+const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+
 /// The default of `REQUEST_TIMEOUT_SECONDS`.
 const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -57,24 +63,33 @@ pub struct ServerLimits {
     /// request for this long is closed too. A late head closes the connection; a late body is
     /// answered 408 `request_timeout`.
     pub(crate) request_timeout: Duration,
+    /// Connections served at once (`MAX_CONNECTIONS`, 1..=1000000, default 1024).
+    pub(crate) max_connections: usize,
 }
 
 impl Default for ServerLimits {
     fn default() -> Self {
         Self {
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
         }
     }
 }
 
 impl ServerLimits {
-    /// From `REQUEST_TIMEOUT_SECONDS`.
+    /// From `REQUEST_TIMEOUT_SECONDS` and `MAX_CONNECTIONS`.
     pub(crate) fn from_env(env: &Env) -> Result<Self, ConfigError> {
         Ok(Self {
             request_timeout: env.seconds_in(
                 "REQUEST_TIMEOUT_SECONDS",
                 DEFAULT_REQUEST_TIMEOUT,
                 1..=60,
+            )?,
+            max_connections: env.parse_in(
+                "MAX_CONNECTIONS",
+                DEFAULT_MAX_CONNECTIONS,
+                1..=1_000_000,
+                "a whole number of connections",
             )?,
         })
     }
@@ -108,7 +123,16 @@ pub async fn serve_http(
         .max_headers(MAX_HEADERS);
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown_signal());
+    let connections = std::sync::Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     loop {
+        // At the cap, stop accepting until a connection ends.
+        let permit = tokio::select! {
+            permit = std::sync::Arc::clone(&connections).acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
         let stream = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _peer)) => stream,
@@ -151,6 +175,7 @@ pub async fn serve_http(
             // A client that goes away, sends garbage or runs out of time ends its own connection;
             // hyper has already answered whatever could be answered.
             let _ = connection.await;
+            drop(permit);
         });
     }
     drop(listener);
