@@ -55,7 +55,7 @@ ROUNDS=${ROUNDS:-3}
 RATIO_ONLY=${RATIO_ONLY:-0}
 
 JWT_SECRET=load-benchmark-hs256-secret-0123456789
-CONTEXT_KEY=load-benchmark-context-key
+CONTEXT_KEY=load-benchmark-context-key-0123456789
 CALLBACK_KEY=LoadBenchmarkCallbackKey
 # Placeholder VOD credentials: signatures are well formed, VOD would refuse them.
 SIGN_ENV=(

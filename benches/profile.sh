@@ -28,8 +28,8 @@ for bin in sign events; do
 done
 
 JWT_SECRET=profile-benchmark-hs256-secret-0123456789
-CALLBACK_KEY=ProfileCallbackKey
-CONTEXT_KEY=profile-context-key
+CALLBACK_KEY=ProfileCallbackKey012345
+CONTEXT_KEY=profile-context-key-0123456789abcdef
 work=$(mktemp -d)
 pid=
 cleanup() {

@@ -34,7 +34,7 @@ use vodgate::web::Cors;
 
 const JWT_SECRET: &str = "benchmark-hs256-secret-with-32+-bytes";
 const CONTEXT_KEY: &str = "benchmark-context-key-0123456789";
-const CALLBACK_KEY: &str = "BenchmarkCallbackKey";
+const CALLBACK_KEY: &str = "BenchmarkCallbackKey0123";
 const SIGN_BODY: &str = r#"{"meta":"post_42"}"#;
 const FILE_ID: &str = "{{FILE_ID}}";
 

@@ -28,9 +28,10 @@ const LAYERS: [(&str, u8); 10] = [
     ("lib", 6),
 ];
 
-/// What Tencent's protocol layer may take from the platform: secrets as values, nothing that
-/// reads the environment or talks to AWS.
-const VOD_MAY_USE_FROM_PLATFORM: [&str; 1] = ["secret"];
+/// What Tencent's protocol layer may take from the platform: secrets as values and the outbound
+/// HTTP client policy (no proxy from the environment; fixed once at start, read from nothing at
+/// call time), nothing that reads the environment or talks to AWS.
+const VOD_MAY_USE_FROM_PLATFORM: [&str; 2] = ["secret", "outbound"];
 
 const MAX_TOP_LEVEL_ENTRIES: usize = 12;
 const MAX_LINES_BEFORE_TESTS: usize = 600;

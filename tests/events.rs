@@ -15,9 +15,9 @@ use vodgate::ingest::sink::SqliteSink;
 use vodgate::platform::secret::Secret;
 use vodgate::vod::callback_auth::sign_for;
 
-const SIGN_KEY: &str = "EventsTestKey1";
-const OLD_SIGN_KEY: &str = "EventsTestKey0";
-const CONTEXT_KEY: &str = "events-context-key";
+const SIGN_KEY: &str = "EventsTestKey1abcdefghijk";
+const OLD_SIGN_KEY: &str = "EventsTestKey0abcdefghijk";
+const CONTEXT_KEY: &str = "events-context-key-0123456789abcdef";
 const JWT_SECRET: &str = "events-jwt-secret-0123456789abcdef";
 
 struct Events {
@@ -327,6 +327,8 @@ async fn refuses_to_start_without_callback_authentication() {
         ("EVENT_RETENTION_DAYS", "0"),
         ("VOD_CALLBACK_AUTH", "off"),
         ("VOD_CALLBACK_KEYS", "not a key!"),
+        ("VOD_CALLBACK_KEYS", "TwentyThreeCharacters00"),
+        ("VODGATE_CONTEXT_KEY", "short-context-key"),
     ] {
         let mut env = vec![
             ("PORT", "0"),

@@ -24,8 +24,8 @@ use tokio::net::{TcpListener, TcpStream};
 use vodgate::auth::jwt::{AuthError, JwtSettings, JwtVerifier};
 use vodgate::ingest::sink::SqliteSink;
 
-const SIGN_KEY: &str = "FaultsTestKey1";
-const CONTEXT_KEY: &str = "faults-context-key";
+const SIGN_KEY: &str = "FaultsTestKey1FaultsTestK";
+const CONTEXT_KEY: &str = "faults-context-key-0123456789abcdef";
 const JWT_SECRET: &str = "faults-jwt-secret-0123456789abcdef";
 const ISSUER: &str = "https://idp.faults.test/";
 const AUDIENCE: &str = "vodgate-faults";
@@ -401,7 +401,7 @@ async fn refresh_outage(link: Link) {
     let arn = secrets
         .create_secret()
         .name(format!("faults-{}", rand::random::<u64>()))
-        .secret_string(keys(old_jwt, "FaultsOldKey"))
+        .secret_string(keys(old_jwt, "FaultsOldKeyFaultsOldKey"))
         .send()
         .await
         .unwrap()
@@ -426,12 +426,12 @@ async fn refresh_outage(link: Link) {
     let new_token = upload_token(new_jwt, "alice");
     let callback = |name: &str, key: &str| signed(callback_fixture(name), key, 600);
     assert_eq!(sign.sign(&old_token).await.0, 200);
-    let first = callback("file_deleted.json", "FaultsOldKey");
+    let first = callback("file_deleted.json", "FaultsOldKeyFaultsOldKey");
     assert_eq!(events.callback(&first).await.0, 200);
 
     proxy.set(link);
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let during = callback("new_file_upload.json", "FaultsOldKey");
+    let during = callback("new_file_upload.json", "FaultsOldKeyFaultsOldKey");
     let (a, b, c) = tokio::join!(
         sign.sign(&old_token),
         sign.sign(&old_token),
@@ -450,16 +450,16 @@ async fn refresh_outage(link: Link) {
     secrets
         .put_secret_value()
         .secret_id(&arn)
-        .secret_string(keys(new_jwt, "FaultsNewKey"))
+        .secret_string(keys(new_jwt, "FaultsNewKeyFaultsNewKey"))
         .send()
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(1100)).await;
     assert_eq!(sign.sign(&new_token).await.0, 200, "{link:?}");
     assert_eq!(sign.sign(&old_token).await.0, 401, "{link:?}");
-    let after = callback("procedure_finish.json", "FaultsNewKey");
+    let after = callback("procedure_finish.json", "FaultsNewKeyFaultsNewKey");
     assert_eq!(events.callback(&after).await.0, 200, "{link:?}");
-    let stale = callback("pull_complete.json", "FaultsOldKey");
+    let stale = callback("pull_complete.json", "FaultsOldKeyFaultsOldKey");
     assert_eq!(events.callback(&stale).await.0, 401, "{link:?}");
     for server in [&sign, &events] {
         let logs = server.process.logs();
@@ -468,7 +468,9 @@ async fn refresh_outage(link: Link) {
             "{link:?}: {logs}"
         );
         assert!(
-            !logs.contains(old_jwt) && !logs.contains(new_jwt) && !logs.contains("FaultsOldKey")
+            !logs.contains(old_jwt)
+                && !logs.contains(new_jwt)
+                && !logs.contains("FaultsOldKeyFaultsOldKey")
         );
     }
 }

@@ -173,6 +173,8 @@ fn rs256(payload: &str) -> String {
 struct JwksServer {
     body: Arc<Mutex<String>>,
     hits: Arc<AtomicUsize>,
+    /// The status and `Cache-Control` of the JWKS answers.
+    answer: Arc<Mutex<(StatusCode, Option<&'static str>)>>,
 }
 
 impl JwksServer {
@@ -180,7 +182,12 @@ impl JwksServer {
         Self {
             body: Arc::new(Mutex::new(body)),
             hits: Arc::new(AtomicUsize::new(0)),
+            answer: Arc::new(Mutex::new((StatusCode::OK, None))),
         }
+    }
+
+    fn set_answer(&self, status: StatusCode, cache_control: Option<&'static str>) {
+        *self.answer.lock().unwrap() = (status, cache_control);
     }
 
     fn set_body(&self, body: String) {
@@ -195,7 +202,15 @@ impl JwksServer {
         async fn jwks(State(server): State<JwksServer>) -> impl IntoResponse {
             server.hits.fetch_add(1, Ordering::SeqCst);
             let body = server.body.lock().unwrap().clone();
-            ([(header::CONTENT_TYPE, "application/json")], body)
+            let (status, cache_control) = *server.answer.lock().unwrap();
+            let mut response =
+                (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
+            if let Some(value) = cache_control {
+                response
+                    .headers_mut()
+                    .insert(header::CACHE_CONTROL, value.parse().unwrap());
+            }
+            response
         }
         async fn moved() -> impl IntoResponse {
             (StatusCode::FOUND, [(header::LOCATION, "/jwks.json")])
@@ -293,7 +308,8 @@ fn accepted(result: Result<Caller, AuthError>) {
     assert_eq!(
         result,
         Ok(Caller {
-            sub: "user-42".to_owned()
+            sub: "user-42".to_owned(),
+            claim: None,
         })
     );
 }
@@ -1048,6 +1064,68 @@ async fn failed_refetches_keep_the_old_keys() {
     server.set_body(with_new_key.to_string());
     common::advance_clock(PAST_INTERVAL).await;
     accepted(verifier.verify(Some(&new), None).await);
+}
+
+/// A key the identity provider removed stops working within the maximum age (plus the refetch
+/// interval) even if no unknown `kid` ever asks for a refetch; a shorter `Cache-Control: max-age`
+/// wins; while the JWKS does not answer, the cached keys keep serving.
+#[tokio::test]
+async fn cached_keys_expire_unless_the_jwks_is_down() {
+    const MAX_AGE: Duration = Duration::from_secs(600);
+    let server = JwksServer::new(default_jwks());
+    let addr = server.spawn().await;
+    let verifier = JwtVerifier::new(settings(format!("http://{addr}/jwks.json")))
+        .unwrap()
+        .with_refetch_interval(Duration::from_secs(10))
+        .with_jwks_max_age(MAX_AGE);
+    verifier.prefetch().await;
+    let payload = claims().to_string();
+    let removed = format!("Bearer {}", rs256(&payload));
+    let kept = format!(
+        "Bearer {}",
+        token(r#"{"alg":"ES256","kid":"ec-1"}"#, &payload, &Signer::Ec)
+    );
+    let without_rsa = json!({"keys": [ec_jwk("ec-1"), ed_jwk("ed-1")]}).to_string();
+
+    // Removed from a JWKS that answers: refused once the set is older than its maximum age.
+    server.set_body(without_rsa.clone());
+    common::advance_clock(MAX_AGE - Duration::from_secs(1)).await;
+    accepted(verifier.verify(Some(&removed), None).await);
+    assert_eq!(server.hits(), 1);
+    common::advance_clock(Duration::from_secs(11)).await;
+    rejected(
+        verifier.verify(Some(&removed), None).await,
+        AuthError::UnknownKey,
+    );
+    accepted(verifier.verify(Some(&kept), None).await);
+    assert_eq!(server.hits(), 2);
+
+    // The JWKS says max-age=60: a key it adds, then removes, is gone 70 s later.
+    server.set_body(default_jwks());
+    server.set_answer(StatusCode::OK, Some("public, max-age=60"));
+    common::advance_clock(MAX_AGE).await;
+    accepted(verifier.verify(Some(&removed), None).await);
+    server.set_body(without_rsa);
+    common::advance_clock(Duration::from_secs(70)).await;
+    rejected(
+        verifier.verify(Some(&removed), None).await,
+        AuthError::UnknownKey,
+    );
+    assert_eq!(server.hits(), 4);
+
+    // The JWKS is down: what is cached keeps serving, however old, and it is asked again.
+    server.set_answer(StatusCode::SERVICE_UNAVAILABLE, None);
+    common::advance_clock(MAX_AGE * 3).await;
+    accepted(verifier.verify(Some(&kept), None).await);
+    accepted(verifier.verify(Some(&kept), None).await);
+    assert_eq!(
+        server.hits(),
+        5,
+        "at most one download per refetch interval"
+    );
+    common::advance_clock(Duration::from_secs(11)).await;
+    accepted(verifier.verify(Some(&kept), None).await);
+    assert_eq!(server.hits(), 6);
 }
 
 /// Serves one response per connection from raw bytes, for cases axum would not produce.

@@ -22,7 +22,7 @@ fn env() -> Vec<(&'static str, &'static str)> {
         ("VOD_SECRET_ID", "AKIDlambda"),
         ("VOD_SECRET_KEY", VOD_KEY),
         ("JWT_HS256_SECRET", JWT_SECRET),
-        ("VODGATE_CONTEXT_KEY", "lambda-context-key"),
+        ("VODGATE_CONTEXT_KEY", "lambda-context-key-0123456789abcdef"),
         ("CORS_ALLOWED_ORIGINS", "https://app.example.com"),
     ]
 }
@@ -293,7 +293,7 @@ async fn binary_runs_under_the_lambda_runtime_api() {
     assert!(!stdout.contains(&token) && !stdout.contains(VOD_KEY));
 }
 
-const CALLBACK_KEY: &str = "LambdaCallbackKey";
+const CALLBACK_KEY: &str = "LambdaCallbackKey0123456789";
 
 /// An API Gateway v2 event carrying a freshly signed `callback` fixture as its body.
 fn events_fixture(name: &str, callback: &str) -> Value {
@@ -320,7 +320,10 @@ fn events_env(db: &std::path::Path) -> Vec<(&'static str, String)> {
     vec![
         ("EVENT_SINK", format!("sqlite:{}", db.display())),
         ("VOD_CALLBACK_KEYS", CALLBACK_KEY.to_owned()),
-        ("VODGATE_CONTEXT_KEY", "lambda-context-key".to_owned()),
+        (
+            "VODGATE_CONTEXT_KEY",
+            "lambda-context-key-0123456789abcdef".to_owned(),
+        ),
     ]
 }
 

@@ -23,7 +23,7 @@ fn start_sign() -> (Spawned, String) {
             ("REQUEST_TIMEOUT_SECONDS", "1"),
             ("VOD_SECRET_ID", "AKIDlimits"),
             ("VOD_SECRET_KEY", "limits-vod-secret-key"),
-            ("VODGATE_CONTEXT_KEY", "limits-context-key"),
+            ("VODGATE_CONTEXT_KEY", "limits-context-key-0123456789abcdef"),
             ("JWT_HS256_SECRET", JWT_SECRET),
         ],
     );
@@ -39,7 +39,7 @@ fn start_events(db: &Path) -> (Spawned, String) {
             ("PORT", "0"),
             ("REQUEST_TIMEOUT_SECONDS", "1"),
             ("EVENT_SINK", sink.as_str()),
-            ("VOD_CALLBACK_KEYS", "LimitsKey1"),
+            ("VOD_CALLBACK_KEYS", "LimitsKey1LimitsKey1Limits"),
         ],
     );
     let base = server.wait_listening();
@@ -81,6 +81,13 @@ fn json_body(answer: &str) -> Value {
     serde_json::from_str(body).unwrap_or_else(|_| panic!("not JSON: {answer:?}"))
 }
 
+/// Whether an answer's head says `Connection: close`.
+fn closes(answer: &str) -> bool {
+    let head = answer.split("\r\n\r\n").next().unwrap_or_default();
+    head.to_ascii_lowercase()
+        .contains("\r\nconnection: close\r\n")
+}
+
 fn healthy(base: &str) {
     let (answer, _) = send_and_read(
         base,
@@ -113,6 +120,7 @@ fn a_stalled_body_is_answered_408_and_stores_nothing() {
     ] {
         let (answer, took) = send_and_read(base, head.as_bytes());
         assert_eq!(status_of(&answer), 408, "{answer}");
+        assert!(closes(&answer), "{answer}");
         let body = json_body(&answer);
         assert_eq!(body["code"], 408);
         assert_eq!(body["error"], "request_timeout");
@@ -158,6 +166,16 @@ fn oversized_heads_are_answered_431() {
     );
     let (answer, _) = send_and_read(&base, big.as_bytes());
     assert_eq!(status_of(&answer), 431, "{answer}");
+    assert!(closes(&answer), "{answer}");
+    let body = json_body(&answer);
+    assert_eq!(
+        (body["code"].as_u64(), body["error"].as_str()),
+        (Some(431), Some("headers_too_large"))
+    );
+    assert!(
+        answer.to_ascii_lowercase().contains("x-request-id:"),
+        "{answer}"
+    );
 
     let mut many = String::from("GET /healthz HTTP/1.1\r\nHost: t\r\n");
     for i in 0..100 {
@@ -166,6 +184,7 @@ fn oversized_heads_are_answered_431() {
     many.push_str("\r\n");
     let (answer, _) = send_and_read(&base, many.as_bytes());
     assert_eq!(status_of(&answer), 431, "{answer}");
+    assert_eq!(json_body(&answer)["error"], "headers_too_large", "{answer}");
 
     // A large but reasonable head (an 8 KiB token, as big identity tokens get) still passes.
     let token = format!("Bearer {}", "t".repeat(8 * 1024));
@@ -187,7 +206,7 @@ fn request_timeout_is_validated_at_start() {
                 ("REQUEST_TIMEOUT_SECONDS", value),
                 ("VOD_SECRET_ID", "AKIDlimits"),
                 ("VOD_SECRET_KEY", "limits-vod-secret-key"),
-                ("VODGATE_CONTEXT_KEY", "limits-context-key"),
+                ("VODGATE_CONTEXT_KEY", "limits-context-key-0123456789abcdef"),
                 ("JWT_HS256_SECRET", JWT_SECRET),
             ],
         );
@@ -198,4 +217,158 @@ fn request_timeout_is_validated_at_start() {
             server.logs()
         );
     }
+}
+
+/// Unauthenticated callers are refused from the head alone: a wrong path token, or a wrong
+/// `Sign`/`T` in the query string, is answered before the body arrives (here, never).
+#[test]
+fn a_callback_that_cannot_authenticate_is_refused_before_its_body() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("events.sqlite");
+    let sink = format!("sqlite:{}", db.display());
+    let mut events = Spawned::start(
+        env!("CARGO_BIN_EXE_events"),
+        &[
+            ("PORT", "0"),
+            ("REQUEST_TIMEOUT_SECONDS", "30"),
+            ("EVENT_SINK", sink.as_str()),
+            ("VOD_CALLBACK_KEYS", "LimitsKey1LimitsKey1Limits"),
+            ("VOD_CALLBACK_TOKEN", "a-long-random-path-token"),
+        ],
+    );
+    let base = events.wait_listening();
+    let t = common::now() + 600;
+    for (path, reason) in [
+        (
+            "/v1/vod/events/wrong-path-token-0000",
+            "invalid_callback_token",
+        ),
+        ("/v1/vod/events", "not_found"),
+        (
+            &*format!(
+                "/v1/vod/events/a-long-random-path-token?Sign={}&T={t}",
+                "0".repeat(32)
+            ),
+            "invalid_signature",
+        ),
+    ] {
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n\
+             Content-Length: 1048576\r\n\r\n"
+        );
+        let (answer, took) = send_and_read(&base, head.as_bytes());
+        assert!(took < Duration::from_secs(10), "{path}: {took:?}");
+        assert_eq!(json_body(&answer)["error"], reason, "{path}: {answer}");
+    }
+}
+
+/// A keep-alive client learns from the answer itself whether the connection stays open: one whose
+/// body was read stays open for the next request, one answered 413 before its body was read
+/// whole (or refused from its head) says `Connection: close`.
+#[test]
+fn an_answer_before_the_body_is_read_says_connection_close() {
+    let (_sign, base) = start_sign();
+    let token = upload_token(JWT_SECRET, "limits-user");
+    let post = |length: usize| {
+        format!(
+            "POST /v1/upload-signature HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: application/json\r\nContent-Length: {length}\r\n\r\n"
+        )
+    };
+
+    // Read whole: two requests on one connection.
+    let mut stream = connect(&base);
+    for _ in 0..2 {
+        stream
+            .write_all(format!("{}{{}}", post(2)).as_bytes())
+            .unwrap();
+        let answer = read_answer(&mut stream);
+        assert_eq!(status_of(&answer), 200, "{answer}");
+        assert!(!closes(&answer), "{answer}");
+    }
+
+    // 3 MiB to a 16 KiB route: 413, and the connection closes.
+    let mut stream = connect(&base);
+    let body = vec![b'x'; 3 * 1024 * 1024];
+    let head = post(body.len());
+    let mut writer = stream.try_clone().unwrap();
+    let sender = std::thread::spawn(move || {
+        let _ = writer.write_all(head.as_bytes());
+        let _ = writer.write_all(&body);
+    });
+    let answer = read_answer(&mut stream);
+    assert_eq!(status_of(&answer), 413, "{answer}");
+    assert!(closes(&answer), "{answer}");
+    drop(stream);
+    sender.join().unwrap();
+
+    // Refused from its head, with the body never sent.
+    let mut stream = connect(&base);
+    let refused = post(100).replace(&format!("Bearer {token}"), "Bearer nope");
+    stream.write_all(refused.as_bytes()).unwrap();
+    let answer = read_answer(&mut stream);
+    assert_eq!(status_of(&answer), 401, "{answer}");
+    assert!(closes(&answer), "{answer}");
+}
+
+/// Reads one answer (head and `Content-Length` body) from a connection that may stay open.
+fn read_answer(stream: &mut TcpStream) -> String {
+    let mut answer = Vec::new();
+    let mut byte = [0u8; 1];
+    while !answer.ends_with(b"\r\n\r\n") {
+        assert_eq!(stream.read(&mut byte).unwrap(), 1, "{answer:?}");
+        answer.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&answer).to_ascii_lowercase();
+    let length: usize = head
+        .split("\r\n")
+        .find_map(|line| line.strip_prefix("content-length: "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0u8; length];
+    stream.read_exact(&mut body).unwrap();
+    answer.extend_from_slice(&body);
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// With `MAX_CONNECTIONS=2`, a third connection is not served while two are open (it waits in
+/// the listen queue), and is served as soon as one of them closes.
+#[test]
+fn connections_beyond_the_cap_wait_for_one_to_end() {
+    let mut server = Spawned::start(
+        env!("CARGO_BIN_EXE_sign"),
+        &[
+            ("PORT", "0"),
+            ("MAX_CONNECTIONS", "2"),
+            ("VOD_SECRET_ID", "AKIDlimits"),
+            ("VOD_SECRET_KEY", "limits-vod-secret-key"),
+            ("VODGATE_CONTEXT_KEY", "limits-context-key-0123456789abcdef"),
+            ("JWT_HS256_SECRET", JWT_SECRET),
+        ],
+    );
+    let base = server.wait_listening();
+    let health = b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n";
+    let mut open: Vec<TcpStream> = (0..2)
+        .map(|_| {
+            let mut stream = connect(&base);
+            stream.write_all(health).unwrap();
+            assert_eq!(status_of(&read_answer(&mut stream)), 200);
+            stream
+        })
+        .collect();
+
+    let mut third = connect(&base);
+    third.write_all(health).unwrap();
+    third
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let mut byte = [0u8; 1];
+    assert!(third.read(&mut byte).is_err(), "served beyond the cap");
+
+    drop(open.pop());
+    third
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    assert_eq!(status_of(&read_answer(&mut third)), 200);
+    assert!(!server.logs().contains("panicked"));
 }

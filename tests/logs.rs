@@ -12,8 +12,8 @@ use vodgate::vod::callback_auth::sign_for;
 
 const JWT_SECRET: &str = "logs-jwt-secret-0123456789abcdef-XYZ";
 const VOD_KEY: &str = "logs-vod-secret-key-QWERTY";
-const CONTEXT_KEY: &str = "logs-context-key-ASDFGH";
-const CALLBACK_KEY: &str = "LogsCallbackKey99";
+const CONTEXT_KEY: &str = "logs-context-key-ASDFGH-0123456789";
+const CALLBACK_KEY: &str = "LogsCallbackKey99LogsCall";
 const PATH_TOKEN: &str = "logs-path-token-ZXCVBN-123";
 
 fn sign_env() -> Vec<(&'static str, String)> {

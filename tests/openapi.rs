@@ -27,8 +27,8 @@ use vodgate::vod::callback_auth::sign_for;
 
 const JWT_SECRET: &str = "openapi-jwt-secret-0123456789abcdef";
 const VOD_KEY: &str = "openapi-vod-secret-key";
-const CONTEXT_KEY: &str = "openapi-context-key";
-const SIGN_KEY: &str = "OpenApiKey1";
+const CONTEXT_KEY: &str = "openapi-context-key-0123456789abcdef";
+const SIGN_KEY: &str = "OpenApiKey1OpenApiKey1Op";
 const PATH_TOKEN: &str = "openapi-path-token-0123";
 
 /// Where the document lives for reference resolution. The envelope schema's `$id` mirrors the

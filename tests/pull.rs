@@ -29,7 +29,7 @@ use vodgate::pull::{PullKeys, PullReport, PullTimings, Puller};
 use vodgate::vod::api::{ApiCredentials, Endpoint, RetryPolicy, VodApi};
 
 const SUB_APP: u64 = 1_500_000_001;
-const CONTEXT_KEY: &str = "pull-context-key";
+const CONTEXT_KEY: &str = "pull-context-key-0123456789abcdefgh";
 
 fn options() -> Options {
     Options {
@@ -551,7 +551,10 @@ async fn vod_config_sets_and_shows_the_event_configuration() {
     let dir = tempfile::tempdir().unwrap();
     let fake = FakeVod::start(options()).await;
     let mut env = binary_env(&fake);
-    env.push(("VOD_CALLBACK_KEYS", "PullTestSignKey1,OlderKey".into()));
+    env.push((
+        "VOD_CALLBACK_KEYS",
+        "PullTestSignKey1PullTestSign,OlderKeyOlderKeyOlderKey1".into(),
+    ));
     let run = |args: &'static [&'static str]| {
         let env = env.clone();
         let dir = dir.path().to_owned();
@@ -586,8 +589,11 @@ async fn vod_config_sets_and_shows_the_event_configuration() {
     );
     assert_eq!(config["UploadMediaCompleteEventSwitch"], "ON");
     assert_eq!(config["DeleteMediaCompleteEventSwitch"], "OFF");
-    assert_eq!(fake.sign_key().as_deref(), Some("PullTestSignKey1"));
-    assert!(!logs.contains("PullTestSignKey1"));
+    assert_eq!(
+        fake.sign_key().as_deref(),
+        Some("PullTestSignKey1PullTestSign")
+    );
+    assert!(!logs.contains("PullTestSignKey1PullTestSign"));
 
     let (code, stdout, logs) = run(&["vod-config", "show"]).await.unwrap();
     assert_eq!(code, 0, "{logs}");
@@ -596,7 +602,7 @@ async fn vod_config_sets_and_shows_the_event_configuration() {
         "{stdout}"
     );
     assert!(stdout.contains("https://api.example.com/v1/vod/events"));
-    assert!(!stdout.contains("PullTestSignKey1"));
+    assert!(!stdout.contains("PullTestSignKey1PullTestSign"));
 
     let (code, _, logs) = run(&["vod-config", "set"]).await.unwrap();
     assert_ne!(code, 0, "an empty change is refused: {logs}");
@@ -658,4 +664,46 @@ async fn an_upload_that_cannot_be_updated_leaves_its_event_unconfirmed() {
     let uploads = store.list("erin", 10, None).await.unwrap().uploads;
     assert_eq!(uploads.len(), 1);
     assert_eq!(uploads[0].status, Status::Uploaded);
+}
+
+/// PULL mode has no public endpoint: with `CallbackMode=PULL` the template deploys no events
+/// function, no callback route, nothing that refers to them, and no callback URL.
+#[test]
+fn pull_mode_deploys_no_public_endpoint() {
+    let text = std::fs::read_to_string(common::root().join("template.yaml")).unwrap();
+    let template: serde_norway::Value = serde_norway::from_str(&text).unwrap();
+    let use_push = serde_norway::to_string(&template["Conditions"]["UsePush"]).unwrap();
+    assert!(
+        use_push.contains("CallbackMode") && use_push.contains("PUSH"),
+        "{use_push}"
+    );
+    let condition = |item: &serde_norway::Value| item["Condition"].as_str().map(str::to_owned);
+    let resources = template["Resources"].as_mapping().unwrap();
+    let mut push_only = Vec::new();
+    for (name, resource) in resources {
+        let name = name.as_str().unwrap();
+        let events = resource["Properties"]["Events"].as_mapping();
+        let routes_callbacks = events.is_some_and(|events| {
+            events.values().any(|event| {
+                event["Properties"]["Path"]
+                    .as_str()
+                    .is_some_and(|path| path.starts_with("/v1/vod/events"))
+            })
+        });
+        if routes_callbacks {
+            push_only.push(name.to_owned());
+        }
+    }
+    assert_eq!(push_only, ["EventsFunction"]);
+    for (name, resource) in resources {
+        let text = serde_norway::to_string(resource).unwrap();
+        let refers = ["EventsFunction", "EventsLogGroup"]
+            .iter()
+            .any(|r| text.contains(r));
+        if push_only.iter().any(|p| p == name.as_str().unwrap()) || refers {
+            assert_eq!(condition(resource).as_deref(), Some("UsePush"), "{name:?}");
+        }
+    }
+    let callback_url = &template["Outputs"]["CallbackUrl"];
+    assert_eq!(condition(callback_url).as_deref(), Some("UsePush"));
 }

@@ -10,17 +10,26 @@ use serde_json::Value;
 const JWT_SECRET: &str = "quota-jwt-secret-0123456789abcdef";
 
 fn start_sign(endpoint: &str, table: &str) -> (Spawned, String) {
+    start_sign_with(endpoint, table, &[])
+}
+
+fn start_sign_with(endpoint: &str, table: &str, extra: &[(&str, &str)]) -> (Spawned, String) {
     let mut env: Vec<(&str, String)> = aws_env(endpoint);
     env.extend([
         ("PORT", "0".to_owned()),
         ("VOD_SECRET_ID", "AKIDquota".to_owned()),
         ("VOD_SECRET_KEY", "quota-vod-secret-key".to_owned()),
-        ("VODGATE_CONTEXT_KEY", "quota-context-key".to_owned()),
+        (
+            "VODGATE_CONTEXT_KEY",
+            "quota-context-key-0123456789abcdef".to_owned(),
+        ),
         ("JWT_HS256_SECRET", JWT_SECRET.to_owned()),
         ("SIGN_RATE_LIMIT", "off".to_owned()),
         ("SIGN_QUOTA", "3/1h".to_owned()),
         ("SIGN_QUOTA_TABLE", table.to_owned()),
+        ("VODGATE_METRICS", "emf".to_owned()),
     ]);
+    env.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
     let mut server = Spawned::start(env!("CARGO_BIN_EXE_sign"), &env);
     let base = server.wait_listening();
     (server, base)
@@ -123,6 +132,12 @@ async fn an_unreachable_quota_table_does_not_stop_uploads() {
         "{}",
         server.logs()
     );
+    let uncounted = server
+        .stdout()
+        .lines()
+        .filter(|line| line.contains("\"SignaturesUncounted\":1"))
+        .count();
+    assert_eq!(uncounted, 2, "{}", server.stdout());
 
     // Back up: counting resumes.
     proxy.set(Link::Up);
@@ -163,4 +178,28 @@ async fn creating_an_upload_and_refreshing_it_spend_the_quota() {
         assert!(body["message"].as_str().unwrap().contains("at most 3"));
         assert!(retry_after.is_some());
     }
+}
+
+#[tokio::test]
+async fn a_closed_quota_refuses_what_it_cannot_count() {
+    let endpoint = moto_endpoint();
+    let dynamodb = aws_sdk_dynamodb::Client::new(&aws_config(endpoint).await);
+    let table = "vodgate-quota-closed";
+    create_events_table(&dynamodb, table).await;
+    let proxy = FlakyProxy::start(endpoint).await;
+    let (server, base) = start_sign_with(&proxy.url(), table, &[("SIGN_QUOTA_ON_ERROR", "closed")]);
+    let http = reqwest::Client::new();
+
+    for link in [Link::Down, Link::Stalled] {
+        proxy.set(link);
+        let (status, _, body) = ask(&http, &base, "erin").await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (503, Some("unavailable")),
+            "{link:?}: {body}"
+        );
+    }
+    assert!(!server.stdout().contains("SignaturesUncounted"));
+    proxy.set(Link::Up);
+    assert_eq!(ask(&http, &base, "erin").await.0, 200);
 }

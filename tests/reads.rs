@@ -14,8 +14,8 @@ use vodgate::platform::config::Env;
 use vodgate::web::Cors;
 
 const JWT_SECRET: &str = "uploads-jwt-secret-0123456789abcdef";
-const CALLBACK_KEY: &str = "UploadsCallbackKey";
-const CONTEXT_KEY: &str = "uploads-context-key";
+const CALLBACK_KEY: &str = "UploadsCallbackKey012345";
+const CONTEXT_KEY: &str = "uploads-context-key-0123456789abcdef";
 /// Well formed, tagged for no one.
 const NO_ONES_ID: &str = "AAECAwQFBgcICQoLLG4VR8Gezn85.post_77";
 

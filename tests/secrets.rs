@@ -149,7 +149,7 @@ async fn sign_binary_reads_its_keys_from_the_secret() {
             "VOD_SECRET_ID": "AKIDfromsecret",
             "VOD_SECRET_KEY": "vod-key-from-secret",
             "JWT_HS256_SECRET": "jwt-from-secret-0123456789abcdef",
-            "VODGATE_CONTEXT_KEY": "ctx-from-secret"
+            "VODGATE_CONTEXT_KEY": "ctx-from-secret-0123456789abcdefghij"
         }),
     )
     .await;
@@ -205,4 +205,77 @@ async fn sign_binary_reads_its_keys_from_the_secret() {
         "{}",
         failing.logs()
     );
+}
+
+#[tokio::test]
+async fn a_blank_field_stops_start_and_failing_refreshes_become_errors_and_a_metric() {
+    let client = client().await;
+    let jwt = "jwt-from-secret-0123456789abcdef";
+    let keys = |vod_key: &str| {
+        json!({
+            "VOD_SECRET_ID": "AKIDfromsecret",
+            "VOD_SECRET_KEY": vod_key,
+            "JWT_HS256_SECRET": jwt,
+            "VODGATE_CONTEXT_KEY": "ctx-from-secret-0123456789abcdefghij"
+        })
+    };
+    let start = |arn: String| {
+        let mut env: Vec<(&str, String)> = aws_env(moto_endpoint());
+        env.extend([
+            ("PORT", "0".to_owned()),
+            ("VODGATE_SECRET_ARN", arn),
+            ("VODGATE_SECRET_TTL_SECONDS", "1".to_owned()),
+            ("VODGATE_METRICS", "emf".to_owned()),
+            (
+                "VOD_SECRET_KEY",
+                "env-key-a-blank-field-must-not-fall-back-to".to_owned(),
+            ),
+        ]);
+        Spawned::start(env!("CARGO_BIN_EXE_sign"), &env)
+    };
+
+    let mut blank = start(create_secret(&client, keys("")).await);
+    assert_eq!(blank.wait_exit(), 1);
+    assert!(
+        blank.logs().contains("VOD_SECRET_KEY is blank"),
+        "{}",
+        blank.logs()
+    );
+
+    let arn = create_secret(&client, keys("vod-key-from-secret")).await;
+    let mut server = start(arn.clone());
+    let base = server.wait_listening();
+    client
+        .put_secret_value()
+        .secret_id(&arn)
+        .secret_string(keys(" ").to_string())
+        .send()
+        .await
+        .unwrap();
+    let http = reqwest::Client::new();
+    for _ in 0..4 {
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        let response = http
+            .post(format!("{base}/v1/upload-signature"))
+            .bearer_auth(upload_token(jwt, "stale-user"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "the last good keys keep serving");
+    }
+    let logs = server.logs();
+    assert!(
+        logs.contains("WARN") && logs.contains("secret refresh failed"),
+        "{logs}"
+    );
+    assert!(
+        logs.contains("ERROR") && logs.contains("secret refresh keeps failing"),
+        "{logs}"
+    );
+    let counted = server
+        .stdout()
+        .lines()
+        .filter(|line| line.contains("\"SecretRefreshFailures\":1"))
+        .count();
+    assert!(counted >= 3, "{}", server.stdout());
 }

@@ -8,7 +8,7 @@ use vodgate::vod::signature::{MacCheck, inspect};
 
 const JWT_SECRET: &str = "black-box-jwt-secret-0123456789abcdef";
 const VOD_KEY: &str = "black-box-vod-secret-key";
-const CONTEXT_KEY: &str = "black-box-context-key";
+const CONTEXT_KEY: &str = "black-box-context-key-0123456789abcdef";
 
 fn env() -> Vec<(&'static str, &'static str)> {
     vec![
@@ -326,6 +326,11 @@ async fn logs_carry_no_secrets_tokens_or_signatures() {
 async fn bad_configuration_fails_fast_naming_the_variable() {
     for (var, value, expected) in [
         ("VODGATE_CONTEXT_KEY", "", "VODGATE_CONTEXT_KEY"),
+        (
+            "VODGATE_CONTEXT_KEY",
+            "a-31-byte-context-key-012345678",
+            "VODGATE_CONTEXT_KEY",
+        ),
         ("VOD_TASK_PRIORITY", "99", "VOD_TASK_PRIORITY"),
         ("JWT_LEEWAY_SECONDS", "600", "JWT_LEEWAY_SECONDS"),
         ("SIGN_VALIDITY_SECONDS", "99999999", "SIGN_VALIDITY_SECONDS"),
@@ -342,6 +347,12 @@ async fn bad_configuration_fails_fast_naming_the_variable() {
             "app.example.com",
             "CORS_ALLOWED_ORIGINS",
         ),
+        (
+            "CORS_ALLOWED_ORIGINS",
+            "https://app.example.com/app",
+            "CORS_ALLOWED_ORIGINS",
+        ),
+        ("RUST_LOG", "verbose", "RUST_LOG"),
     ] {
         let mut env = env();
         env.retain(|(k, _)| *k != var);
@@ -653,4 +664,173 @@ async fn declared_file_size_and_type_over_a_limit_are_refused_before_signing() {
         .post_to("/v1/uploads", Some(&alice), r#"{"fileType":"video/mp4"}"#)
         .await;
     assert_eq!((status, bad["error"].as_str()), (400, Some("bad_request")));
+}
+
+#[tokio::test]
+async fn head_on_a_minting_route_is_405_and_spends_nothing() {
+    let app = Sign::start_with(&[("SIGN_RATE_LIMIT", "1/1h")]);
+    let token = upload_token(JWT_SECRET, "user-head");
+    for path in ["/v1/upload-signature", "/v1/uploads"] {
+        let response = app
+            .http
+            .head(format!("{}{path}", app.base))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 405, "HEAD {path}");
+        assert_eq!(response.headers()["allow"], "GET, POST", "HEAD {path}");
+    }
+    // The one signature the limit allows is still there.
+    let (status, _, body) = app.post(Some(&token), "").await;
+    assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test]
+async fn no_answer_of_a_minting_route_may_be_cached() {
+    let app = Sign::start();
+    let token = upload_token(JWT_SECRET, "user-cache");
+    let mut seen = Vec::new();
+    for (path, token, body) in [
+        ("/v1/upload-signature", Some(token.as_str()), ""),
+        ("/v1/uploads", Some(token.as_str()), ""),
+        ("/v1/upload-signature", None, ""),
+        ("/v1/upload-signature", Some(token.as_str()), "[1]"),
+        ("/v1/uploads", Some(token.as_str()), r#"{"uploadId":"x"}"#),
+    ] {
+        let (status, headers, _) = app.post_to(path, token, body).await;
+        seen.push((
+            status,
+            headers["cache-control"].to_str().unwrap().to_owned(),
+        ));
+    }
+    let (status, headers, _) = app
+        .call(app.http.put(format!("{}/v1/upload-signature", app.base)))
+        .await;
+    seen.push((
+        status,
+        headers["cache-control"].to_str().unwrap().to_owned(),
+    ));
+    let no_store = |status| (status, "no-store".to_owned());
+    assert_eq!(seen, [200, 201, 401, 400, 400, 405].map(no_store).to_vec());
+}
+
+#[tokio::test]
+async fn a_json_body_that_repeats_a_key_is_400() {
+    let app = Sign::start();
+    let token = upload_token(JWT_SECRET, "user-dup");
+    for path in ["/v1/upload-signature", "/v1/uploads"] {
+        let (status, _, body) = app
+            .post_to(
+                path,
+                Some(&token),
+                r#"{"procedure":"Transcode","procedure":"Review"}"#,
+            )
+            .await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("bad_request")),
+            "{path}: {body}"
+        );
+        assert!(body["message"].as_str().unwrap().contains("procedure"));
+    }
+}
+
+#[tokio::test]
+async fn with_sign_meta_claim_the_token_decides_the_meta() {
+    let app = Sign::start_with(&[("SIGN_META_CLAIM", "post")]);
+    let token = |post: Value| {
+        let mut claims = json!({"sub": "user-m", "scope": "vod:upload", "exp": now() + 600});
+        if !post.is_null() {
+            claims["post"] = post;
+        }
+        hs256(JWT_SECRET, &claims)
+    };
+    let keys = vodgate::platform::secret::SecretList::parse(CONTEXT_KEY).unwrap();
+    let meta_of = |body: &Value| {
+        let (context, _) = common::signature_contexts(body["data"]["signature"].as_str().unwrap());
+        vodgate::attribution::open(&keys, &context)
+            .unwrap()
+            .meta
+            .map(|m| m.as_str().to_owned())
+    };
+
+    let (status, _, created) = app
+        .post_to("/v1/uploads", Some(&token(json!("post_7"))), "")
+        .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(meta_of(&created).as_deref(), Some("post_7"));
+    let (status, _, body) = app.post(Some(&token(Value::Null)), "").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(meta_of(&body), None);
+
+    // The request may not choose, and a token for another post may not refresh this upload.
+    let refresh = json!({"uploadId": created["data"]["uploadId"]}).to_string();
+    for (token, body) in [
+        (token(json!("post_7")), r#"{"meta":"post_7"}"#.to_owned()),
+        (token(json!("post_7")), r#"{"meta":"post_8"}"#.to_owned()),
+        (token(json!("a.b")), String::new()),
+        (token(json!(7)), String::new()),
+        (token(json!("post_8")), refresh.clone()),
+    ] {
+        let (status, _, answer) = app.post(Some(&token), &body).await;
+        assert_eq!(
+            (status, answer["error"].as_str()),
+            (403, Some("param_not_allowed")),
+            "{body}: {answer}"
+        );
+    }
+    let (_, _, answer) = app.post(Some(&token(json!("a.b"))), "").await;
+    assert!(
+        answer["message"].as_str().unwrap().contains("post"),
+        "{answer}"
+    );
+    let (status, _, body) = app.post(Some(&token(json!("post_7"))), &refresh).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(meta_of(&body).as_deref(), Some("post_7"));
+}
+
+/// A proxy in the environment is not ours: the JWKS is downloaded directly, whatever
+/// `HTTP_PROXY`, `HTTPS_PROXY` or `ALL_PROXY` say (here, a port where nothing listens).
+#[tokio::test(flavor = "multi_thread")]
+async fn outbound_http_ignores_proxies_from_the_environment() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let hits = Arc::new(AtomicUsize::new(0));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let jwks = format!("http://{}/jwks.json", listener.local_addr().unwrap());
+    let counter = Arc::clone(&hits);
+    let app = axum::Router::new().route(
+        "/jwks.json",
+        axum::routing::get(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+            async { r#"{"keys":[]}"# }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let dead = "http://127.0.0.1:9";
+    let mut with_proxies = env();
+    with_proxies.extend([
+        ("JWT_ISSUER", "https://issuer.example"),
+        ("JWT_AUDIENCE", "vodgate"),
+        ("HTTP_PROXY", dead),
+        ("HTTPS_PROXY", dead),
+        ("ALL_PROXY", dead),
+        ("http_proxy", dead),
+        ("all_proxy", dead),
+    ]);
+    with_proxies.push(("JWT_JWKS_URL", &jwks));
+    let mut server = Spawned::start(env!("CARGO_BIN_EXE_sign"), &with_proxies);
+    server.wait_listening();
+    assert_eq!(hits.load(Ordering::SeqCst), 1, "{}", server.logs());
+
+    let mut env = env();
+    env.push(("VODGATE_HTTPS_PROXY", "proxy.internal:3128"));
+    let mut refused = Spawned::start(env!("CARGO_BIN_EXE_sign"), &env);
+    assert_eq!(refused.wait_exit(), 1);
+    assert!(
+        refused.logs().contains("VODGATE_HTTPS_PROXY"),
+        "{}",
+        refused.logs()
+    );
 }

@@ -20,8 +20,8 @@ use vodgate::ingest::uploads::{
 use vodgate::platform::secret::SecretList;
 use vodgate::vod::callback;
 
-const SIGN_KEY: &str = "UploadsTestKey1";
-const CONTEXT_KEY: &str = "uploads-context-key";
+const SIGN_KEY: &str = "UploadsTestKey1234567890A";
+const CONTEXT_KEY: &str = "uploads-context-key-0123456789abcdef";
 const TASK_ID: &str = "1500000001-procedurev2-2e7f0c4b1f3a9d6e8c5b";
 
 /// One upload's identity: its id, sealed token and file.

@@ -243,6 +243,25 @@ async fn serves_both_functions_with_generated_dev_keys() {
     })
     .await;
     assert!(!followed.contains("ProcedureStateChanged"), "{followed}");
+    // An event whose fields carry terminal escapes (ESC, BEL, a C1 CSI) is listed escaped.
+    let evil = dir.path().join("evil.json");
+    let evil_body = serde_json::json!({
+        "EventType": "Evil\u{1b}]0;pwned\u{7}\u{9b}2J",
+        "FileDeleteEvent": {"FileIdSet": ["1"]}
+    });
+    std::fs::write(&evil, evil_body.to_string()).unwrap();
+    run(
+        dir.path(),
+        &["callback", evil.to_str().unwrap(), "--url", &events_url],
+    );
+    for args in [&["events"][..], &["events", "--json"]] {
+        let listed = run(dir.path(), args);
+        assert!(
+            !listed.chars().any(|c| c.is_control() && c != '\n'),
+            "{args:?}: {listed:?}"
+        );
+        assert!(listed.contains("Evil\\u001b]0;pwned"), "{args:?}: {listed}");
+    }
 
     // The token is printed once, in the banner; request logs never carry it. The callback's line
     // is the last request's: once it is in, so are the lines of the requests that carried tokens.

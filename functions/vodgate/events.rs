@@ -6,6 +6,10 @@
 //! where the payload has one, because a task flow's `PROCESSING` and `FINISH` are otherwise
 //! identical lines. `--follow` starts at the end, as `tail -f` does: what is already stored is
 //! what a plain run shows.
+//!
+//! Event fields come from whoever posted the callback: control characters in them are escaped
+//! before printing, so an event cannot move the cursor, retitle the window or hide lines in the
+//! terminal that reads it. JSON lines escape what JSON itself leaves raw (DEL and the C1 range).
 
 use std::time::Duration;
 
@@ -123,7 +127,7 @@ impl Args {
 
     fn print(&self, event: &StoredEvent) {
         if self.json {
-            println!("{}", event.envelope);
+            println!("{}", escaped(&event.envelope));
         } else {
             println!("{}", Row::of(event).line(event));
         }
@@ -153,14 +157,32 @@ impl Row {
             "{seq:>5}  {at:<20}  {kind:<18}  {status:<10}  {vod:<24}  {file:<20}  {who:<16}  {id}",
             seq = event.seq,
             at = event.received_at,
-            kind = self.kind,
-            status = self.status,
-            vod = event.event_type,
-            file = event.file_id.as_deref().unwrap_or("-"),
-            who = event.uploader_sub.as_deref().unwrap_or("-"),
-            id = event.id,
+            kind = escaped(&self.kind),
+            status = escaped(&self.status),
+            vod = escaped(&event.event_type),
+            file = escaped(event.file_id.as_deref().unwrap_or("-")),
+            who = escaped(event.uploader_sub.as_deref().unwrap_or("-")),
+            id = escaped(&event.id),
         )
     }
+}
+
+/// `text` with every control character as a `\u{…}`-style JSON escape (`\u001b`), which keeps a
+/// JSON line valid: JSON escapes C0 itself, so only DEL and C1 ever reach here raw inside one.
+fn escaped(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return text.into();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                format!("\\u{:04x}", u32::from(c))
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
 }
 
 /// VOD's own status in a callback body: the `Status` of its payload object (a task flow's

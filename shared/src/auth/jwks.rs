@@ -8,8 +8,14 @@
 //!   This is aws-jwt-verify's "penalty box".
 //! - **Bounded download** (8: oversized input). No redirects, a 2 s connect and 5 s total timeout,
 //!   and a body cap of [`MAX_JWKS_BYTES`] checked against `Content-Length` and while reading.
+//! - **Keys expire.** A key the identity provider removed (after a leak, say) must stop working
+//!   on warm instances too: the key set is fresh for at most its maximum age (600 s by default,
+//!   or the response's `Cache-Control: max-age` when shorter); a request that finds it stale
+//!   downloads it again first (single flight, at most once per refetch interval).
 //! - **Failures keep the old keys.** A non-2xx answer, invalid JSON or a set with no usable key
-//!   leaves the cache as it was, so a flaky or hijacked endpoint cannot wipe working keys.
+//!   leaves the cache as it was, so a flaky or hijacked endpoint cannot wipe working keys, and an
+//!   identity provider that is down does not take `sign` down: stale keys keep serving (each
+//!   failed download is logged) until a download succeeds.
 //! - **Keys are vetted one by one** (2: algorithm confusion; 8: huge moduli). Each entry must have
 //!   a `kid`, `use` `sig` if present, `key_ops` allowing `verify` if present, and be RSA 2048 to
 //!   8192 bits, EC P-256 or OKP Ed25519, with an `alg` (if present) equal to the one its type
@@ -29,7 +35,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use tokio::time::Instant;
 
-use super::jwt::{DEFAULT_REFETCH_INTERVAL, JwtSettingsError, MAX_KID_BYTES};
+use super::jwt::{DEFAULT_JWKS_MAX_AGE, DEFAULT_REFETCH_INTERVAL, JwtSettingsError, MAX_KID_BYTES};
 
 /// Largest JWKS response accepted, in bytes.
 pub(super) const MAX_JWKS_BYTES: usize = 256 * 1024;
@@ -56,6 +62,19 @@ pub(super) struct VerifyingKey {
 
 type KeyMap = HashMap<Box<str>, Arc<VerifyingKey>>;
 
+/// A downloaded key set and until when it may be used without asking again.
+#[derive(Clone)]
+struct Cached {
+    keys: Arc<KeyMap>,
+    fresh_until: Instant,
+}
+
+impl Cached {
+    fn is_fresh(&self) -> bool {
+        Instant::now() < self.fresh_until
+    }
+}
+
 /// The result of looking up a `kid`.
 pub(super) enum Lookup {
     Found(Arc<VerifyingKey>),
@@ -70,8 +89,10 @@ pub(super) struct JwksCache {
     url: reqwest::Url,
     client: reqwest::Client,
     refetch_interval: Duration,
+    /// The longest a downloaded key set is used without asking again.
+    max_age: Duration,
     /// `None` until the first successful download.
-    keys: RwLock<Option<Arc<KeyMap>>>,
+    keys: RwLock<Option<Cached>>,
     /// When the last download attempt ended; held during a download (single flight).
     last_fetch: tokio::sync::Mutex<Option<Instant>>,
 }
@@ -81,6 +102,7 @@ impl fmt::Debug for JwksCache {
         f.debug_struct("JwksCache")
             .field("url", &self.url.as_str())
             .field("refetch_interval", &self.refetch_interval)
+            .field("max_age", &self.max_age)
             .finish_non_exhaustive()
     }
 }
@@ -119,7 +141,7 @@ impl FetchError {
 impl JwksCache {
     /// Builds the HTTP client; does not download.
     pub(super) fn new(url: reqwest::Url) -> Result<Self, JwtSettingsError> {
-        let client = reqwest::Client::builder()
+        let client = crate::platform::outbound::client()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(TOTAL_TIMEOUT)
@@ -129,6 +151,7 @@ impl JwksCache {
             url,
             client,
             refetch_interval: DEFAULT_REFETCH_INTERVAL,
+            max_age: DEFAULT_JWKS_MAX_AGE,
             keys: RwLock::new(None),
             last_fetch: tokio::sync::Mutex::new(None),
         })
@@ -138,16 +161,23 @@ impl JwksCache {
         self.refetch_interval = interval;
     }
 
+    pub(super) fn set_max_age(&mut self, max_age: Duration) {
+        self.max_age = max_age;
+    }
+
     /// Downloads now, regardless of the refetch interval.
     pub(super) async fn prefetch(&self) {
         let mut last_fetch = self.last_fetch.lock().await;
         self.fetch(&mut last_fetch).await;
     }
 
-    /// Finds `kid`; on a miss, refetches if the refetch interval allows, then looks again.
+    /// Finds `kid` in a fresh key set; on a miss or a stale set, refetches if the refetch
+    /// interval allows, then looks again (in a stale set if the download failed).
     pub(super) async fn find(&self, kid: &str) -> Lookup {
-        if let Some(key) = self.snapshot().and_then(|keys| keys.get(kid).cloned()) {
-            return Lookup::Found(key);
+        if let Some(cached) = self.snapshot().filter(Cached::is_fresh)
+            && let Some(key) = cached.keys.get(kid)
+        {
+            return Lookup::Found(Arc::clone(key));
         }
         {
             let mut last_fetch = self.last_fetch.lock().await;
@@ -158,14 +188,15 @@ impl JwksCache {
         }
         match self.snapshot() {
             None => Lookup::Unavailable,
-            Some(keys) => keys
+            Some(cached) => cached
+                .keys
                 .get(kid)
                 .cloned()
                 .map_or(Lookup::Unknown, Lookup::Found),
         }
     }
 
-    fn snapshot(&self) -> Option<Arc<KeyMap>> {
+    fn snapshot(&self) -> Option<Cached> {
         self.keys
             .read()
             .unwrap_or_else(PoisonError::into_inner)
@@ -175,20 +206,29 @@ impl JwksCache {
     /// Downloads and replaces the key set; on failure logs and keeps the old one. The caller holds
     /// the `last_fetch` lock.
     async fn fetch(&self, last_fetch: &mut Option<Instant>) {
-        let result = self.download().await.and_then(|body| parse_jwks(&body));
-        *last_fetch = Some(Instant::now());
+        let result = self
+            .download()
+            .await
+            .and_then(|(body, max_age)| Ok((parse_jwks(&body)?, max_age)));
+        let now = Instant::now();
+        *last_fetch = Some(now);
         match result {
-            Ok(keys) => {
-                tracing::debug!(url = %self.url, keys = keys.len(), "JWKS downloaded");
-                *self.keys.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(keys));
+            Ok((keys, max_age)) => {
+                let max_age = max_age.map_or(self.max_age, |age| age.min(self.max_age));
+                tracing::debug!(url = %self.url, keys = keys.len(), ?max_age, "JWKS downloaded");
+                *self.keys.write().unwrap_or_else(PoisonError::into_inner) = Some(Cached {
+                    keys: Arc::new(keys),
+                    fresh_until: now + max_age,
+                });
             }
             Err(reason) => {
-                tracing::warn!(url = %self.url, %reason, "JWKS download failed; keeping previous keys");
+                tracing::warn!(url = %self.url, %reason, "JWKS download failed; the keys already cached keep serving");
             }
         }
     }
 
-    async fn download(&self) -> Result<Vec<u8>, FetchError> {
+    /// The body, and the response's `Cache-Control: max-age` if it has one.
+    async fn download(&self) -> Result<(Vec<u8>, Option<Duration>), FetchError> {
         let mut response = self
             .client
             .get(self.url.clone())
@@ -200,6 +240,12 @@ impl JwksCache {
         if !status.is_success() {
             return Err(FetchError::Status(status.as_u16()));
         }
+        let max_age = response
+            .headers()
+            .get_all(reqwest::header::CACHE_CONTROL)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .find_map(cache_max_age);
         if response
             .content_length()
             .is_some_and(|length| length > MAX_JWKS_BYTES as u64)
@@ -217,8 +263,20 @@ impl JwksCache {
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(body)
+        Ok((body, max_age))
     }
+}
+
+/// The `max-age` directive of a `Cache-Control` value, if it has a valid one.
+fn cache_max_age(value: &str) -> Option<Duration> {
+    value.split(',').find_map(|directive| {
+        let (name, seconds) = directive.split_once('=')?;
+        if !name.trim().eq_ignore_ascii_case("max-age") {
+            return None;
+        }
+        let seconds = seconds.trim().trim_matches('"').parse().ok()?;
+        Some(Duration::from_secs(seconds))
+    })
 }
 
 #[derive(Deserialize)]
@@ -435,5 +493,19 @@ mod tests {
             parse_jwks(b"<html>"),
             Err(FetchError::InvalidJson)
         ));
+    }
+
+    #[test]
+    fn max_age_is_read_from_cache_control() {
+        assert_eq!(
+            cache_max_age("public, max-age=300, must-revalidate"),
+            Some(Duration::from_secs(300))
+        );
+        assert_eq!(
+            cache_max_age("Max-Age=\"60\""),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(cache_max_age("no-cache"), None);
+        assert_eq!(cache_max_age("max-age=soon"), None);
     }
 }

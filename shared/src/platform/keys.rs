@@ -4,7 +4,10 @@
 //! object whose keys are the same variable names) overrides them, so keys live in one audited
 //! place and rotate without a deploy. The secret is fetched at start and again once its TTL has
 //! passed; if a refresh fails, or yields a secret that no longer makes a valid configuration, the
-//! last good keys keep serving and a warning is logged. Nothing here is an AWS client unless
+//! last good keys keep serving and a warning is logged; from the [`QUIET_FAILURES`]th failure in
+//! a row on it is an ERROR, and every failure counts in the `SecretRefreshFailures` metric, so
+//! stale keys cannot serve unnoticed. A field present but blank in the secret is an error, not a
+//! silent fall back to the environment's value. Nothing here is an AWS client unless
 //! `VODGATE_SECRET_ARN` is set.
 //!
 //! This is a small cache written on purpose: the official `aws_secretsmanager_caching` crate
@@ -35,9 +38,28 @@ pub(crate) const SECRET_NAMES: [&str; 8] = [
     "DATABASE_PASSWORD",
 ];
 
+/// The shortest entry each key list accepts, wherever it is read (every function, pull mode and
+/// the dev tool alike), and why.
+const MIN_ENTRY_LEN: [(&str, usize, &str); 2] = [
+    (
+        "VODGATE_CONTEXT_KEY",
+        32,
+        "each key must be at least 32 bytes: a weaker one can be searched offline from any \
+         signature, which clients can read (`openssl rand -base64 32` makes one)",
+    ),
+    (
+        "VOD_CALLBACK_KEYS",
+        24,
+        "each SignKey must be at least 24 characters (VOD allows up to 32 letters and digits; \
+         `openssl rand -hex 16` makes one)",
+    ),
+];
+
 const DEFAULT_TTL: Duration = Duration::from_secs(300);
 const FETCH_TIMEOUT: Duration = Duration::from_secs(3);
 const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(30);
+/// Refresh failures in a row logged as warnings before they become errors.
+const QUIET_FAILURES: u32 = 3;
 
 /// The raw key values, merged from env and the secret.
 #[derive(Clone, Debug, Default)]
@@ -68,9 +90,10 @@ impl KeySet {
             let serde_json::Value::String(value) = value else {
                 return Err(SecretFormatError::NotAString(name));
             };
-            if !value.trim().is_empty() {
-                self.0.insert(name, Secret::new(value.trim()));
+            if value.trim().is_empty() {
+                return Err(SecretFormatError::Blank(name));
             }
+            self.0.insert(name, Secret::new(value.trim()));
         }
         Ok(unknown)
     }
@@ -90,14 +113,20 @@ impl KeySet {
         })
     }
 
-    /// `name` parsed as a comma-separated rotation list, if present.
+    /// `name` parsed as a comma-separated rotation list, if present; each entry as long as
+    /// [`MIN_ENTRY_LEN`] requires for `name`.
     pub fn list(&self, name: &'static str) -> Result<Option<SecretList>, ConfigError> {
-        self.get(name)
-            .map(|secret| {
-                SecretList::parse(secret.expose())
-                    .map_err(|e| ConfigError::invalid(name, e.to_string()))
-            })
-            .transpose()
+        let Some(secret) = self.get(name) else {
+            return Ok(None);
+        };
+        let list = SecretList::parse(secret.expose())
+            .map_err(|e| ConfigError::invalid(name, e.to_string()))?;
+        if let Some((_, min, why)) = MIN_ENTRY_LEN.iter().find(|(n, ..)| *n == name)
+            && list.iter().any(|entry| entry.expose().len() < *min)
+        {
+            return Err(ConfigError::invalid(name, *why));
+        }
+        Ok(Some(list))
     }
 }
 
@@ -108,6 +137,8 @@ pub enum SecretFormatError {
     NotAnObject,
     #[error("field {0} must be a JSON string")]
     NotAString(&'static str),
+    #[error("field {0} is blank: give it a value, or remove it to use the environment's")]
+    Blank(&'static str),
 }
 
 /// Why a function could not start: bad configuration, or keys that could not be loaded.
@@ -204,6 +235,8 @@ struct Refresh<T> {
     derive: Derive<T>,
     due: Mutex<Instant>,
     in_flight: tokio::sync::Mutex<()>,
+    /// Refreshes that failed in a row (written under `in_flight`).
+    failures: std::sync::atomic::AtomicU32,
 }
 
 impl<T> Keys<T> {
@@ -239,6 +272,7 @@ impl<T> Keys<T> {
                 source,
                 derive,
                 in_flight: tokio::sync::Mutex::new(()),
+                failures: std::sync::atomic::AtomicU32::new(0),
             }),
         })
     }
@@ -251,19 +285,22 @@ impl<T> Keys<T> {
             && let Ok(_guard) = refresh.in_flight.try_lock()
             && refresh.is_due()
         {
-            let next = match refresh.source.fetch().await {
-                Ok(json) => match merge(&refresh.env, &json, refresh.derive) {
-                    Ok(value) => {
-                        *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(value);
-                        refresh.source.ttl
-                    }
-                    Err(error) => {
-                        tracing::warn!(%error, "secret refresh gave unusable keys; keeping the last good keys");
-                        RETRY_AFTER_FAILURE.min(refresh.source.ttl)
-                    }
-                },
+            let refreshed = match refresh.source.fetch().await {
+                Ok(json) => {
+                    merge(&refresh.env, &json, refresh.derive).map_err(|error| error.to_string())
+                }
+                Err(error) => Err(error.to_string()),
+            };
+            let next = match refreshed {
+                Ok(value) => {
+                    *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(value);
+                    refresh
+                        .failures
+                        .store(0, std::sync::atomic::Ordering::Relaxed);
+                    refresh.source.ttl
+                }
                 Err(error) => {
-                    tracing::warn!(%error, "secret refresh failed; keeping the last good keys");
+                    refresh.failed(&error);
                     RETRY_AFTER_FAILURE.min(refresh.source.ttl)
                 }
             };
@@ -276,6 +313,20 @@ impl<T> Keys<T> {
 impl<T> Refresh<T> {
     fn is_due(&self) -> bool {
         Instant::now() >= *self.due.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Logs a failed refresh (an ERROR once failures keep coming) and counts it.
+    fn failed(&self, error: &str) {
+        let in_a_row = self
+            .failures
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1;
+        if in_a_row >= QUIET_FAILURES {
+            tracing::error!(%error, in_a_row, "secret refresh keeps failing; the last good keys are serving, possibly stale");
+        } else {
+            tracing::warn!(%error, in_a_row, "secret refresh failed; keeping the last good keys");
+        }
+        crate::platform::emf::record_counts("secrets", &[("SecretRefreshFailures", 1)]);
     }
 }
 
@@ -326,6 +377,14 @@ mod tests {
     }
 
     #[test]
+    fn a_blank_field_is_an_error_not_the_environments_value() {
+        let mut keys = KeySet::from_env(&Env::from_pairs([("VOD_SECRET_KEY", "env-key")]));
+        let err = keys.overlay(r#"{"VOD_SECRET_KEY": "  "}"#).unwrap_err();
+        assert_eq!(err, SecretFormatError::Blank("VOD_SECRET_KEY"));
+        assert!(err.to_string().contains("VOD_SECRET_KEY"), "{err}");
+    }
+
+    #[test]
     fn secret_format_errors_never_echo_values() {
         let mut keys = KeySet::default();
         assert_eq!(keys.overlay("[1]"), Err(SecretFormatError::NotAnObject));
@@ -338,5 +397,28 @@ mod tests {
     fn missing_key_names_the_variable() {
         let err = KeySet::default().require("VOD_SECRET_KEY").unwrap_err();
         assert_eq!(err.var, "VOD_SECRET_KEY");
+    }
+
+    #[test]
+    fn weak_context_and_callback_keys_are_refused_naming_the_variable() {
+        let list = |name: &'static str, value: &str| {
+            KeySet::from_env(&Env::from_pairs([(name, value)])).list(name)
+        };
+        let strong = "c".repeat(32);
+        assert!(list("VODGATE_CONTEXT_KEY", &strong).unwrap().is_some());
+        let weak = format!("{strong},{}", "c".repeat(31));
+        assert_eq!(
+            list("VODGATE_CONTEXT_KEY", &weak).unwrap_err().var,
+            "VODGATE_CONTEXT_KEY"
+        );
+        assert!(
+            list("VOD_CALLBACK_KEYS", &"K".repeat(24))
+                .unwrap()
+                .is_some()
+        );
+        let err = list("VOD_CALLBACK_KEYS", &"K".repeat(23)).unwrap_err();
+        assert_eq!(err.var, "VOD_CALLBACK_KEYS");
+        assert!(!err.to_string().contains("KKK"), "{err}");
+        assert!(list("JWT_HS256_SECRET", "a,b").unwrap().is_some());
     }
 }

@@ -76,7 +76,7 @@ mod tests {
         assert_eq!(err.var, "VOD_CALLBACK_KEYS");
         let explicit = verifier(&Env::from_pairs([("VOD_CALLBACK_AUTH", "none")]), &none).unwrap();
         assert_eq!(explicit.mode(), AuthMode::None);
-        let with_keys = keys(&[("VOD_CALLBACK_KEYS", "K")]).unwrap();
+        let with_keys = keys(&[("VOD_CALLBACK_KEYS", "KKKKKKKKKKKKKKKKKKKKKKKK")]).unwrap();
         let err = verifier(
             &Env::from_pairs([("VOD_CALLBACK_AUTH", "none")]),
             &with_keys,

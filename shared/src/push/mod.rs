@@ -197,6 +197,10 @@ async fn ingest(
     let keys = state.keys.current().await;
     let route = state.verifier.check_route(&keys.callback, token)?;
     let (parts, body) = request.into_parts();
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    state
+        .verifier
+        .check_query(&keys.callback, parts.uri.query(), now)?;
     let bytes = crate::web::read_body(body, MAX_CALLBACK_BYTES)
         .await
         .map_err(EventsError::Http)?;

@@ -18,35 +18,40 @@
 //! `GET /v1/uploads/{uploadId}` and `GET /v1/uploads`. They authenticate the same way but spend
 //! a budget of their own, and need `UPLOADS_STORE` (without it they answer `501`).
 
+mod error;
+mod http;
+mod meta;
 pub(crate) mod policy;
 pub(crate) mod quota;
 pub mod rate_limit;
 mod uploads;
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, Method, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Serialize;
 use tokio::time::Instant;
 
-use crate::attribution::{Upload, UploadIdError};
-use crate::auth::jwt::{AuthError, Caller, Hs256Keys, JwtSettings, JwtVerifier};
+use crate::attribution::Upload;
+use crate::auth::jwt::{Caller, Hs256Keys, JwtSettings, JwtVerifier};
 use crate::ingest::uploads::limits::UploadLimits;
-use crate::ingest::uploads::{Access, UploadsError, UploadsStore};
+use crate::ingest::uploads::{Access, UploadsStore};
 use crate::platform::config::{ConfigError, Env};
 use crate::platform::keys::{KeySet, Keys, SecretsManager, StartError};
 use crate::platform::secret::{Secret, SecretList};
 use crate::sign::policy::{PolicyError, SignRequest, UploadPolicy};
-use crate::sign::quota::{QuotaExceeded, SignQuota};
+use crate::sign::quota::{QuotaRefused, SignQuota};
 use crate::sign::rate_limit::{RateLimit, RateLimiter};
 use crate::vod::signature::{UploadSignatureParams, check_secret_id};
 use crate::web::metrics::{Metric, Outcome};
-use crate::web::{ApiError, CallerSub, Cors};
+use crate::web::{CallerSub, Cors};
+
+pub use error::SignError;
 
 /// The signature route.
 pub const ROUTE: &str = "/v1/upload-signature";
@@ -122,17 +127,29 @@ pub struct SignState {
     read_limiter: Option<RateLimiter>,
     /// What the events function records about uploads (`UPLOADS_STORE`); read only.
     uploads: Option<UploadsStore>,
+    /// The JWT claim `meta` comes from (`SIGN_META_CLAIM`), instead of the request.
+    meta_claim: Option<String>,
 }
 
 impl SignState {
     /// Reads configuration, loads keys and fetches the JWKS concurrently.
     pub async fn from_env(env: &Env) -> Result<Arc<Self>, StartError> {
-        let verifier = JwtVerifier::new(jwt_settings(env)?)
-            .map_err(|e| ConfigError::invalid(e.var(), e.to_string()))?;
+        let meta_claim = meta::claim_name(env);
+        let mut verifier = JwtVerifier::new(jwt_settings(env)?)
+            .map_err(|e| ConfigError::invalid(e.var(), e.to_string()))?
+            .with_jwks_max_age(env.seconds_in(
+                "JWT_JWKS_MAX_AGE_SECONDS",
+                crate::auth::jwt::DEFAULT_JWKS_MAX_AGE,
+                10..=86_400,
+            )?);
+        if let Some(name) = &meta_claim {
+            verifier = verifier.with_claim(name);
+        }
         let policy = UploadPolicy::from_env(env)?;
         let limits = UploadLimits::from_env(env)?;
-        let limiter = RateLimit::from_env(env)?.limiter();
-        let read_limiter = RateLimit::reads_from_env(env)?.limiter();
+        let max_callers = rate_limit::max_callers(env)?;
+        let limiter = RateLimit::from_env(env)?.limiter(max_callers);
+        let read_limiter = RateLimit::reads_from_env(env)?.limiter(max_callers);
         let quota = SignQuota::from_env(env).await?;
         let uploads = UploadsStore::from_env(env, Access::ReadOnly).await?;
         if let Some(uploads) = &uploads {
@@ -160,6 +177,7 @@ impl SignState {
             quota,
             read_limiter,
             uploads,
+            meta_claim,
         }))
     }
 
@@ -202,10 +220,13 @@ fn jwt_settings(env: &Env) -> Result<JwtSettings, ConfigError> {
 /// `GET /v1/uploads/{uploadId}`.
 pub fn routes(state: Arc<SignState>) -> Router {
     Router::new()
-        .route(ROUTE, get(upload_signature).post(upload_signature))
+        .route(
+            ROUTE,
+            http::minting(get(upload_signature).post(upload_signature)),
+        )
         .route(
             UPLOADS_ROUTE,
-            post(create_upload).get(uploads::list_uploads),
+            http::minting(post(create_upload).get(uploads::list_uploads)),
         )
         .route(UPLOAD_ROUTE, get(uploads::get_upload))
         .with_state(state)
@@ -298,14 +319,18 @@ async fn sign(state: &SignState, route: Signing, request: Request) -> Response {
                 .check(&caller.sub, Instant::now())
                 .map_err(SignError::RateLimited)?;
         }
-        let mut request = if matches!(parts.method, Method::GET | Method::HEAD) {
+        let mut request = if parts.method == Method::GET {
             SignRequest::from_query(parts.uri.query().unwrap_or(""))?
         } else {
             let bytes = crate::web::read_body(body, MAX_BODY_BYTES)
                 .await
                 .map_err(SignError::Http)?;
+            crate::web::refuse_duplicate_keys(&bytes).map_err(SignError::Http)?;
             SignRequest::from_json(&bytes)?
         };
+        if let Some(name) = &state.meta_claim {
+            request.meta = meta::from_claim(name, caller.claim.as_ref(), request.meta.as_ref())?;
+        }
         let upload = upload_for(&keys, &caller.sub, route, &mut request)?;
         state
             .limits
@@ -317,7 +342,10 @@ async fn sign(state: &SignState, route: Signing, request: Request) -> Response {
             quota
                 .take(&caller.sub, now)
                 .await
-                .map_err(SignError::QuotaExceeded)?;
+                .map_err(|refused| match refused {
+                    QuotaRefused::Exceeded(exceeded) => SignError::QuotaExceeded(exceeded),
+                    QuotaRefused::Unavailable => SignError::QuotaUnavailable,
+                })?;
         }
         issue(&keys, &upload, grant, now)
     }
@@ -404,183 +432,30 @@ fn issue(
     })
 }
 
-/// Whole seconds to wait, rounded up (a `Retry-After` of 0 would invite an immediate retry).
-fn retry_secs(wait: &Duration) -> u64 {
-    wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
-}
-
 fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
 }
 
-/// Everything that can go wrong serving a `sign` request: a signature, or a read of uploads.
-#[derive(Debug, thiserror::Error)]
-pub enum SignError {
-    #[error(transparent)]
-    Auth(#[from] AuthError),
-    #[error(transparent)]
-    Policy(#[from] PolicyError),
-    #[error("{}", .0.message)]
-    Http(ApiError),
-    /// The caller asked for signatures faster than `SIGN_RATE_LIMIT` allows; retry after this.
-    #[error("too many signature requests; retry in {} s", retry_secs(.0))]
-    RateLimited(Duration),
-    /// `uploadId` is malformed, someone else's, forged, or a v1 id. Every kind reads "no such
-    /// upload", as for an id that never existed, so the answer reveals nothing about the id.
-    #[error("no such upload")]
-    UnknownUpload(#[source] UploadIdError),
-    /// A refresh sent a `meta` other than the one sealed into the upload's id.
-    #[error(
-        "meta cannot change: this upload's meta is sealed into its uploadId; send the same \
-         meta, or none, when refreshing"
-    )]
-    MetaMismatch,
-    /// The caller holds as many signatures as `SIGN_QUOTA` allows in this window.
-    #[error(
-        "at most {} signatures per caller per quota window; retry in {} s",
-        .0.limit,
-        .0.retry_after.as_secs()
-    )]
-    QuotaExceeded(QuotaExceeded),
-    /// The caller read uploads faster than `READ_RATE_LIMIT` allows; retry after this.
-    #[error("too many reads of uploads; retry in {} s", retry_secs(.0))]
-    ReadsLimited(Duration),
-    /// A read of uploads, but this deployment keeps none (`UPLOADS_STORE` is not set).
-    #[error(
-        "this deployment keeps no uploads' status (UPLOADS_STORE is not set); creating and \
-         refreshing uploads still work"
-    )]
-    NotConfigured,
-    /// The uploads store refused a listing cursor, or did not answer.
-    #[error(transparent)]
-    Store(UploadsError),
-    /// A bug or misconfiguration that validated inputs should have made impossible.
-    #[error("{0}")]
-    Internal(String),
-}
-
-impl SignError {
-    /// How long a refused caller should wait, for `Retry-After`.
-    fn retry_after(&self) -> Option<Duration> {
-        match self {
-            Self::RateLimited(wait) | Self::ReadsLimited(wait) => Some(*wait),
-            Self::QuotaExceeded(exceeded) => Some(exceeded.retry_after),
-            _ => None,
-        }
-    }
-}
-
-/// The one place a `sign` failure becomes what the client sees: status, reason, message and
-/// `WWW-Authenticate` challenge (RFC 6750 §3).
-impl From<SignError> for ApiError {
-    fn from(error: SignError) -> Self {
-        const INVALID_TOKEN: &str = "Bearer error=\"invalid_token\"";
-        let message = error.to_string();
-        let (status, reason, challenge) = match error {
-            SignError::Auth(auth) => match auth {
-                AuthError::Missing => (
-                    StatusCode::UNAUTHORIZED,
-                    "missing_token",
-                    Some("Bearer realm=\"vodgate\""),
-                ),
-                AuthError::Expired => (
-                    StatusCode::UNAUTHORIZED,
-                    "token_expired",
-                    Some(INVALID_TOKEN),
-                ),
-                AuthError::InsufficientScope => (
-                    StatusCode::FORBIDDEN,
-                    "insufficient_scope",
-                    Some("Bearer error=\"insufficient_scope\""),
-                ),
-                AuthError::JwksUnavailable => {
-                    (StatusCode::SERVICE_UNAVAILABLE, "unavailable", None)
-                }
-                AuthError::NotBearer
-                | AuthError::TooLong
-                | AuthError::Malformed
-                | AuthError::UnsupportedAlgorithm
-                | AuthError::MissingKid
-                | AuthError::UnknownKey
-                | AuthError::BadSignature
-                | AuthError::NotYetValid
-                | AuthError::WrongIssuer
-                | AuthError::WrongAudience
-                | AuthError::MissingClaim(_)
-                | AuthError::BadClaim(_) => (
-                    StatusCode::UNAUTHORIZED,
-                    "invalid_token",
-                    Some(INVALID_TOKEN),
-                ),
-            },
-            SignError::Policy(PolicyError::NotAllowed(_) | PolicyError::ServerOwned(_)) => {
-                (StatusCode::FORBIDDEN, "param_not_allowed", None)
-            }
-            SignError::Policy(PolicyError::UploadNotAllowed(_)) => {
-                (StatusCode::FORBIDDEN, "upload_not_allowed", None)
-            }
-            SignError::Policy(PolicyError::BadRequest(_)) => {
-                (StatusCode::BAD_REQUEST, "bad_request", None)
-            }
-            SignError::UnknownUpload(_) => (StatusCode::NOT_FOUND, "not_found", None),
-            SignError::MetaMismatch => (StatusCode::FORBIDDEN, "param_not_allowed", None),
-            SignError::Http(api) => return api,
-            SignError::RateLimited(_)
-            | SignError::ReadsLimited(_)
-            | SignError::QuotaExceeded(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited", None),
-            SignError::NotConfigured => (StatusCode::NOT_IMPLEMENTED, "not_configured", None),
-            SignError::Store(UploadsError::BadCursor) => {
-                (StatusCode::BAD_REQUEST, "bad_request", None)
-            }
-            SignError::Store(error @ UploadsError::Unavailable { .. }) => {
-                tracing::warn!(cause = %error, "uploads store unavailable");
-                return ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
-                    "the uploads store did not answer; retry",
-                );
-            }
-            SignError::Internal(detail) => {
-                tracing::error!(error = %detail, "signature could not be issued");
-                return ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "the signature could not be issued",
-                );
-            }
-        };
-        let mut api = ApiError::new(status, reason, message);
-        api.www_authenticate = challenge.map(HeaderValue::from_static);
-        api
-    }
-}
-
-impl IntoResponse for SignError {
-    fn into_response(self) -> Response {
-        let retry_after = self.retry_after();
-        let mut response = ApiError::from(self).into_response();
-        if let Some(wait) = retry_after {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(retry_secs(&wait)));
-        }
-        response
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
     use crate::attribution::{self, Meta};
+    use crate::auth::jwt::AuthError;
+    use crate::ingest::uploads::UploadsError;
+    use crate::sign::quota::QuotaExceeded;
     use crate::vod::signature::{MacCheck, inspect};
+    use crate::web::ApiError;
+    use axum::http::StatusCode;
 
     fn keys() -> SignKeys {
         SignKeys::derive(&KeySet::from_env(&Env::from_pairs([
             ("VOD_SECRET_ID", "AKIDtest"),
             ("VOD_SECRET_KEY", "vod-secret"),
-            ("VODGATE_CONTEXT_KEY", "ctx-key"),
+            ("VODGATE_CONTEXT_KEY", "ctx-key-0123456789abcdef0123456789"),
         ])))
         .unwrap()
     }

@@ -9,9 +9,12 @@
 //! increment are one atomic step however many instances race. A full window is a 429 with
 //! `Retry-After` until the window ends.
 //!
-//! If the table cannot be reached within [`QUOTA_TIMEOUT`], the signature is issued anyway and the
-//! failure logged: the quota is an abuse control, and an outage of it should not stop every
-//! upload. The rate limiter still bounds each instance meanwhile.
+//! If the table cannot be reached within [`QUOTA_TIMEOUT`] (or throttles), what happens is the
+//! deployment's choice, `SIGN_QUOTA_ON_ERROR`: `open` (the default) issues the signature anyway,
+//! because the quota is an abuse control and an outage of it should not stop every upload (the
+//! rate limiter still bounds each instance meanwhile); `closed` answers 503, for a deployment
+//! where the cap matters more than availability. Every signature issued uncounted is logged and
+//! counted in the `SignaturesUncounted` metric, so an open quota cannot fail unnoticed.
 //!
 //! Items are `{ id: "quota#<window>#<sub>", issued: N, expiresAt }`; `expiresAt` (the window's
 //! end plus an hour) is meant to be the table's TTL attribute, so old windows clean themselves up.
@@ -31,6 +34,9 @@ pub(crate) const QUOTA_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long after its window a counter is kept (through the table's TTL).
 const KEEP_AFTER_WINDOW_SECS: u64 = 3600;
 
+/// The metric of a signature issued while the quota could not count it.
+const UNCOUNTED_METRIC: &str = "SignaturesUncounted";
+
 /// The quota in force and where it is counted.
 #[derive(Debug, Clone)]
 pub struct SignQuota {
@@ -38,6 +44,25 @@ pub struct SignQuota {
     window_secs: u64,
     client: aws_sdk_dynamodb::Client,
     table: String,
+    on_error: OnError,
+}
+
+/// What a signature does when its quota cannot be checked (`SIGN_QUOTA_ON_ERROR`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnError {
+    /// Issued uncounted (logged, counted in a metric): the default.
+    Open,
+    /// Refused with 503.
+    Closed,
+}
+
+/// Why the quota refused a signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuotaRefused {
+    /// The caller's window is full.
+    Exceeded(QuotaExceeded),
+    /// The table did not answer and `SIGN_QUOTA_ON_ERROR=closed`.
+    Unavailable,
 }
 
 /// The caller's window is full: retry after this long (the window's end).
@@ -62,13 +87,23 @@ impl SignQuota {
                  (for a per-instance limit, use SIGN_RATE_LIMIT)",
             )
         })?;
+        let on_error = on_error(env)?;
         let sdk = crate::platform::aws::sdk_config().await;
-        Ok(Some(Self::new(
-            aws_sdk_dynamodb::Client::new(&sdk),
-            table.to_owned(),
-            limit,
-            window_secs,
-        )))
+        Ok(Some(
+            Self::new(
+                aws_sdk_dynamodb::Client::new(&sdk),
+                table.to_owned(),
+                limit,
+                window_secs,
+            )
+            .on_error(on_error),
+        ))
+    }
+
+    /// Sets what a signature does when the table cannot be reached (default [`OnError::Open`]).
+    pub fn on_error(mut self, on_error: OnError) -> Self {
+        self.on_error = on_error;
+        self
     }
 
     /// A quota of `limit` signatures per caller per `window_secs`, counted in `table`.
@@ -83,12 +118,14 @@ impl SignQuota {
             window_secs,
             client,
             table,
+            on_error: OnError::Open,
         }
     }
 
     /// Counts one signature for `sub` at unix time `now`, or refuses it if the caller's window is
-    /// full. A table that cannot be reached counts nothing and refuses nothing (logged).
-    pub async fn take(&self, sub: &str, now: u64) -> Result<(), QuotaExceeded> {
+    /// full. A table that cannot be reached counts nothing, and refuses nothing unless
+    /// `SIGN_QUOTA_ON_ERROR=closed`.
+    pub async fn take(&self, sub: &str, now: u64) -> Result<(), QuotaRefused> {
         let window = now / self.window_secs;
         let window_end = (window + 1) * self.window_secs;
         let update = self
@@ -115,26 +152,48 @@ impl SignQuota {
             Ok(Err(SdkError::ServiceError(e)))
                 if matches!(e.err(), UpdateItemError::ConditionalCheckFailedException(_)) =>
             {
-                Err(QuotaExceeded {
+                Err(QuotaRefused::Exceeded(QuotaExceeded {
                     limit: self.limit,
                     retry_after: Duration::from_secs(window_end.saturating_sub(now).max(1)),
-                })
+                }))
             }
-            Ok(Err(error)) => {
+            Ok(Err(error)) => self.unchecked(&DisplayErrorContext(error).to_string()),
+            Err(_) => self.unchecked(&format!("no answer within {} s", QUOTA_TIMEOUT.as_secs())),
+        }
+    }
+
+    /// The answer when the table could not count a signature.
+    fn unchecked(&self, cause: &str) -> Result<(), QuotaRefused> {
+        match self.on_error {
+            OnError::Open => {
                 tracing::warn!(
-                    error = %DisplayErrorContext(error),
+                    cause,
                     "SIGN_QUOTA could not be checked; the signature is issued uncounted"
                 );
+                crate::web::metrics::record_counts("sign", &[(UNCOUNTED_METRIC, 1)]);
                 Ok(())
             }
-            Err(_) => {
+            OnError::Closed => {
                 tracing::warn!(
-                    "SIGN_QUOTA could not be checked within {} s; the signature is issued uncounted",
-                    QUOTA_TIMEOUT.as_secs()
+                    cause,
+                    "SIGN_QUOTA could not be checked; refused (SIGN_QUOTA_ON_ERROR=closed)"
                 );
-                Ok(())
+                Err(QuotaRefused::Unavailable)
             }
         }
+    }
+}
+
+/// `SIGN_QUOTA_ON_ERROR`: `open` (the default) or `closed`.
+fn on_error(env: &Env) -> Result<OnError, ConfigError> {
+    match env.non_empty("SIGN_QUOTA_ON_ERROR") {
+        None => Ok(OnError::Open),
+        Some(raw) if raw.eq_ignore_ascii_case("open") => Ok(OnError::Open),
+        Some(raw) if raw.eq_ignore_ascii_case("closed") => Ok(OnError::Closed),
+        Some(raw) => Err(ConfigError::invalid(
+            "SIGN_QUOTA_ON_ERROR",
+            format!("expected open or closed, got {raw:?}"),
+        )),
     }
 }
 
@@ -181,6 +240,15 @@ mod tests {
             let err = parsed(bad).unwrap_err();
             assert_eq!(err.var, "SIGN_QUOTA", "{bad}");
         }
+    }
+
+    #[test]
+    fn on_error_is_open_or_closed() {
+        let read = |raw: &str| on_error(&Env::from_pairs([("SIGN_QUOTA_ON_ERROR", raw)]));
+        assert_eq!(on_error(&Env::default()), Ok(OnError::Open));
+        assert_eq!(read("open"), Ok(OnError::Open));
+        assert_eq!(read("CLOSED"), Ok(OnError::Closed));
+        assert_eq!(read("shut").unwrap_err().var, "SIGN_QUOTA_ON_ERROR");
     }
 
     #[tokio::test]

@@ -20,24 +20,50 @@
 //! never spends the polling budget. A page asks far more often than it signs (every second or
 //! two while a video processes), so the default is generous: 300 a minute with bursts of 300
 //! (`READ_RATE_LIMIT=300/60s,burst=300`), still finite so a looping script is slowed.
+//!
+//! Memory is bounded whatever the number of callers: each limiter keeps at most
+//! `RATE_LIMIT_MAX_CALLERS` buckets (default 100,000, about 15 MB at most), in least-recently-used
+//! order, and a new caller beyond the cap takes the place of the caller idle the longest. Every
+//! check is O(1) (a hash lookup and a list move under the lock of one of 16 shards), however many
+//! callers there are. An evicted caller starts again with a full bucket, which is what an idle
+//! caller would have had anyway unless more than the cap of other callers came since its last
+//! request.
 
-use std::collections::HashMap;
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use hashlink::LruCache;
 use tokio::time::Instant;
 
 use crate::platform::config::{ConfigError, Env};
 
-/// Buckets kept before full (idle) ones are swept, bounding memory under many distinct callers.
-const SWEEP_AT: usize = 100_000;
+/// The default of `RATE_LIMIT_MAX_CALLERS`.
+pub const DEFAULT_MAX_CALLERS: usize = 100_000;
 
-/// A token-bucket limiter keyed by caller.
+/// Shards of a limiter with a cap this large or larger; a smaller one is a single LRU list.
+const SHARDS: usize = 16;
+const SHARDED_FROM: usize = SHARDS * 64;
+
+/// The callers each limiter keeps buckets for: `RATE_LIMIT_MAX_CALLERS`, 1,000 to 10,000,000.
+pub fn max_callers(env: &Env) -> Result<usize, ConfigError> {
+    env.parse_in(
+        "RATE_LIMIT_MAX_CALLERS",
+        DEFAULT_MAX_CALLERS,
+        1_000..=10_000_000,
+        "a whole number of callers",
+    )
+}
+
+/// A token-bucket limiter keyed by caller, holding at most its cap of buckets.
 #[derive(Debug)]
 pub struct RateLimiter {
     per_second: f64,
     burst: f64,
-    buckets: Mutex<HashMap<String, Bucket>>,
+    /// One hasher for all shards (SipHash with a random key: callers cannot aim at a shard).
+    hasher: RandomState,
+    shards: Box<[Mutex<LruCache<String, Bucket, RandomState>>]>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -107,20 +133,31 @@ impl RateLimit {
         })
     }
 
-    /// A limiter for this setting; `None` when off.
-    pub fn limiter(self) -> Option<RateLimiter> {
-        match self {
-            Self::Off => None,
-            Self::Limit {
-                count,
-                window,
-                burst,
-            } => Some(RateLimiter {
-                per_second: f64::from(count) / window.as_secs_f64(),
-                burst: f64::from(burst),
-                buckets: Mutex::default(),
-            }),
-        }
+    /// A limiter for this setting, keeping at most `max_callers` buckets; `None` when off.
+    pub fn limiter(self, max_callers: usize) -> Option<RateLimiter> {
+        let Self::Limit {
+            count,
+            window,
+            burst,
+        } = self
+        else {
+            return None;
+        };
+        let max_callers = max_callers.max(1);
+        let shards = if max_callers >= SHARDED_FROM {
+            SHARDS
+        } else {
+            1
+        };
+        let per_shard = max_callers.div_ceil(shards);
+        Some(RateLimiter {
+            per_second: f64::from(count) / window.as_secs_f64(),
+            burst: f64::from(burst),
+            hasher: RandomState::new(),
+            shards: (0..shards)
+                .map(|_| Mutex::new(LruCache::with_hasher(per_shard, RandomState::new())))
+                .collect(),
+        })
     }
 }
 
@@ -138,17 +175,23 @@ pub(crate) fn parse_window(window: &str) -> Option<Duration> {
 }
 
 impl RateLimiter {
-    /// Takes one token from `key`'s bucket, or says how long until one is available.
+    /// Takes one token from `key`'s bucket, or says how long until one is available. A caller
+    /// without a bucket gets a full one, in place of the longest idle caller if at the cap.
     pub fn check(&self, key: &str, now: Instant) -> Result<(), Duration> {
-        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        if buckets.len() >= SWEEP_AT && !buckets.contains_key(key) {
-            let (per_second, burst) = (self.per_second, self.burst);
-            buckets.retain(|_, b| refill(b, now, per_second, burst) < burst);
+        let shard = (self.hasher.hash_one(key) as usize) % self.shards.len();
+        let mut buckets = self.shards[shard].lock().unwrap_or_else(|p| p.into_inner());
+        if !buckets.contains_key(key) {
+            buckets.insert(
+                key.to_owned(),
+                Bucket {
+                    tokens: self.burst,
+                    at: now,
+                },
+            );
         }
-        let bucket = buckets.entry(key.to_owned()).or_insert(Bucket {
-            tokens: self.burst,
-            at: now,
-        });
+        let Some(bucket) = buckets.get_mut(key) else {
+            return Ok(());
+        };
         bucket.tokens = refill(bucket, now, self.per_second, self.burst);
         bucket.at = now;
         if bucket.tokens >= 1.0 {
@@ -239,7 +282,7 @@ mod tests {
 
     #[test]
     fn bursts_then_refills_at_the_rate() {
-        let limiter = limit("1/1s,burst=3").limiter().unwrap();
+        let limiter = limit("1/1s,burst=3").limiter(DEFAULT_MAX_CALLERS).unwrap();
         let t0 = Instant::now();
         for _ in 0..3 {
             assert_eq!(limiter.check("alice", t0), Ok(()));
@@ -259,15 +302,47 @@ mod tests {
         );
     }
 
+    fn buckets(limiter: &RateLimiter) -> usize {
+        limiter.shards.iter().map(|s| s.lock().unwrap().len()).sum()
+    }
+
     #[test]
-    fn memory_stays_bounded() {
-        let limiter = limit("1/1s,burst=1").limiter().unwrap();
+    fn at_the_cap_a_new_caller_takes_the_place_of_the_longest_idle() {
+        let limiter = limit("1/1h,burst=1").limiter(3).unwrap();
         let t0 = Instant::now();
-        for i in 0..SWEEP_AT {
-            let _ = limiter.check(&i.to_string(), t0);
+        for caller in ["a", "b", "c"] {
+            assert_eq!(limiter.check(caller, t0), Ok(()));
         }
-        let later = t0 + Duration::from_secs(5);
-        assert_eq!(limiter.check("newcomer", later), Ok(()));
-        assert!(limiter.buckets.lock().unwrap().len() < 10);
+        // a is active again (refused), so b is now the longest idle.
+        assert!(limiter.check("a", t0).is_err());
+        assert_eq!(limiter.check("d", t0), Ok(()));
+        assert_eq!(buckets(&limiter), 3);
+        assert!(limiter.check("a", t0).is_err(), "a kept its empty bucket");
+        assert!(limiter.check("c", t0).is_err(), "c kept its empty bucket");
+        assert_eq!(
+            limiter.check("b", t0),
+            Ok(()),
+            "b was evicted: a full bucket again"
+        );
+        assert_eq!(buckets(&limiter), 3);
+    }
+
+    #[test]
+    fn memory_stays_bounded_under_many_callers() {
+        let limiter = limit("1/1s,burst=1").limiter(2_000).unwrap();
+        assert_eq!(limiter.shards.len(), SHARDS);
+        let t0 = Instant::now();
+        for i in 0..20_000 {
+            assert_eq!(limiter.check(&i.to_string(), t0), Ok(()));
+        }
+        assert!(buckets(&limiter) <= 2_000 + SHARDS, "{}", buckets(&limiter));
+    }
+
+    #[test]
+    fn the_cap_is_configured() {
+        let cap = |raw: &str| max_callers(&Env::from_pairs([("RATE_LIMIT_MAX_CALLERS", raw)]));
+        assert_eq!(max_callers(&Env::default()), Ok(DEFAULT_MAX_CALLERS));
+        assert_eq!(cap("5000"), Ok(5_000));
+        assert_eq!(cap("10").unwrap_err().var, "RATE_LIMIT_MAX_CALLERS");
     }
 }

@@ -211,6 +211,24 @@ impl CallbackVerifier {
         }
     }
 
+    /// Checks a `Sign`/`T` pair in the query string before the body is read, so that a caller
+    /// who cannot sign never makes us read or parse a body. Passes when the query carries no pair
+    /// (the body may, and [`Self::verify`] checks it) or when no SignKey is configured.
+    pub fn check_query(
+        &self,
+        keys: &CallbackKeys,
+        query: Option<&str>,
+        now: i64,
+    ) -> Result<(), CallbackAuthError> {
+        let (AuthMode::Keys, Some(sign_keys)) = (self.mode, &keys.sign_keys) else {
+            return Ok(());
+        };
+        match query.map(query_sign_and_t) {
+            Some((Some(sign), Some(t))) => self.check_sign(sign_keys, &sign, &t, now),
+            _ => Ok(()),
+        }
+    }
+
     /// Authenticates a parsed callback. `query` is the request's raw query string (the fallback
     /// location of `Sign`/`T`); `now` is Unix seconds.
     pub fn verify(
@@ -297,15 +315,7 @@ fn sign_and_t(
             .transpose()?;
         (sign, t)
     } else {
-        let mut sign = None;
-        let mut t = None;
-        for (key, value) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
-            match key.as_ref() {
-                "Sign" | "sign" => sign = Some(value.into_owned()),
-                "T" | "t" => t = Some(value.into_owned()),
-                _ => {}
-            }
-        }
+        let (sign, t) = query_sign_and_t(query.unwrap_or(""));
         if t.as_deref().is_some_and(|t| t.parse::<i64>().is_err()) {
             return Err(CallbackAuthError::BadTime);
         }
@@ -317,6 +327,20 @@ fn sign_and_t(
         (None, Some(_)) => Err(CallbackAuthError::MissingSign("Sign")),
         (Some(_), None) => Err(CallbackAuthError::MissingSign("T")),
     }
+}
+
+/// `Sign` and `T` from a query string, each when present.
+fn query_sign_and_t(query: &str) -> (Option<String>, Option<String>) {
+    let mut sign = None;
+    let mut t = None;
+    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+        match key.as_ref() {
+            "Sign" | "sign" => sign = Some(value.into_owned()),
+            "T" | "t" => t = Some(value.into_owned()),
+            _ => {}
+        }
+    }
+    (sign, t)
 }
 
 /// `Sign` for a callback key and expiry, as VOD computes it (lower-case hex). For tests and the
@@ -586,5 +610,26 @@ mod tests {
         let route = v.check_route(&none, None).unwrap();
         let auth = v.verify(&none, route, body(None, None), None, NOW).unwrap();
         assert_eq!(auth.method(), AuthMethod::Unauthenticated);
+    }
+
+    #[test]
+    fn a_query_pair_is_checked_before_any_body() {
+        let k = keys(&[("VOD_CALLBACK_KEYS", "Key1")]);
+        let t = NOW + 600;
+        let good = format!("Sign={}&T={t}", sign_for(&Secret::new("Key1"), t));
+        let v = verifier();
+        assert_eq!(v.check_query(&k, Some(&good), NOW), Ok(()));
+        assert_eq!(v.check_query(&k, None, NOW), Ok(()));
+        assert_eq!(v.check_query(&k, Some("x=1&Sign=00"), NOW), Ok(()));
+        assert_eq!(
+            v.check_query(&k, Some(&format!("Sign={}&T={t}", "0".repeat(32))), NOW),
+            Err(CallbackAuthError::BadSign)
+        );
+        assert_eq!(
+            v.check_query(&k, Some(&good), t + 1),
+            Err(CallbackAuthError::Expired)
+        );
+        let token_only = keys(&[("VOD_CALLBACK_TOKEN", "a-long-random-path-token")]);
+        assert_eq!(v.check_query(&token_only, Some("Sign=00&T=1"), NOW), Ok(()));
     }
 }

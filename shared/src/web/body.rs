@@ -73,6 +73,90 @@ pub(crate) async fn read_body(
     Ok(collected.freeze())
 }
 
+/// Refuses a JSON document that repeats a key in any object: serde keeps the last value, so
+/// `{"procedure":"A","procedure":"B"}` would mean something other than what a reviewer, a WAF or
+/// another parser reads. A document that is not JSON at all passes: its parser names that error.
+pub(crate) fn refuse_duplicate_keys(json: &[u8]) -> Result<(), ApiError> {
+    use serde::de::IgnoredAny;
+    if serde_json::from_slice::<IgnoredAny>(json).is_err() {
+        return Ok(());
+    }
+    serde_json::from_slice::<unique::Unique>(json).map_err(|error| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("the JSON body repeats a key: {error}"),
+        )
+    })?;
+    Ok(())
+}
+
+/// A walk over a JSON document that fails on the first key repeated within one object.
+mod unique {
+    use std::collections::HashSet;
+    use std::fmt;
+
+    use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+
+    /// Longest key echoed back in the error.
+    const MAX_ECHO_CHARS: usize = 64;
+
+    pub(super) struct Unique;
+
+    impl<'de> Deserialize<'de> for Unique {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            deserializer.deserialize_any(Walk)
+        }
+    }
+
+    struct Walk;
+
+    impl<'de> Visitor<'de> for Walk {
+        type Value = Unique;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("any JSON value")
+        }
+
+        fn visit_bool<E>(self, _: bool) -> Result<Unique, E> {
+            Ok(Unique)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Unique, E> {
+            Ok(Unique)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Unique, E> {
+            Ok(Unique)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Unique, E> {
+            Ok(Unique)
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Unique, E> {
+            Ok(Unique)
+        }
+        fn visit_unit<E>(self) -> Result<Unique, E> {
+            Ok(Unique)
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Unique, A::Error> {
+            while seq.next_element::<Unique>()?.is_some() {}
+            Ok(Unique)
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Unique, A::Error> {
+            let mut seen = HashSet::new();
+            while let Some(key) = map.next_key::<String>()? {
+                if seen.contains(&key) {
+                    let shown: String = key.chars().take(MAX_ECHO_CHARS).collect();
+                    return Err(de::Error::custom(format_args!("{shown:?}")));
+                }
+                map.next_value::<Unique>()?;
+                seen.insert(key);
+            }
+            Ok(Unique)
+        }
+    }
+}
+
 /// A request body for unit tests, sent a chunk at a time like a client on a network.
 #[cfg(test)]
 pub(super) mod testing {
@@ -204,5 +288,29 @@ mod tests {
             (DRAIN_TIME..DRAIN_TIME + Duration::from_millis(2)).contains(&waited),
             "{waited:?}"
         );
+    }
+
+    #[test]
+    fn a_repeated_key_at_any_depth_is_refused() {
+        for body in [
+            r#"{"procedure":"A","procedure":"B"}"#,
+            r#"{"a":{"b":1,"b":2}}"#,
+            r#"[{"x":1},{"y":1,"y":1}]"#,
+            r#"{"meta":"a","me\u0074a":"b"}"#,
+        ] {
+            let error = refuse_duplicate_keys(body.as_bytes()).unwrap_err();
+            assert_eq!(
+                (error.status, error.reason),
+                (StatusCode::BAD_REQUEST, "bad_request")
+            );
+        }
+        for body in [
+            r#"{"a":1,"b":{"a":2},"c":[{"a":3},{"a":4}]}"#,
+            "",
+            "not json",
+            r#"{"a":1,"a":"#,
+        ] {
+            assert!(refuse_duplicate_keys(body.as_bytes()).is_ok(), "{body}");
+        }
     }
 }

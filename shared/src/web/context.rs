@@ -34,7 +34,8 @@ async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route")
 }
 
-async fn method_not_allowed() -> ApiError {
+/// The JSON 405, for a route that sets its own method fallback.
+pub(crate) async fn method_not_allowed() -> ApiError {
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",
@@ -46,12 +47,16 @@ async fn method_not_allowed() -> ApiError {
 const HEALTHZ: &str = "/healthz";
 
 /// Adds what every function's router needs: `GET /healthz`, JSON 404/405, CORS, request id, the
-/// log line, and the metric `classify` names for each request to one of the use case's routes.
+/// log line, the metric `classify` names for each request to one of the use case's routes, and
+/// under Lambda an answer within the invocation's deadline ([`super::deadline`]).
 pub fn finish(router: Router, cors: &Cors, classify: Classify) -> Router {
     let router = router
         .route(HEALTHZ, axum::routing::get(healthz))
         .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed);
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(
+            super::deadline::within_invocation,
+        ));
     let router = match cors.layer() {
         Some(layer) => router.layer(layer),
         None => router,

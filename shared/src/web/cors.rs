@@ -2,8 +2,8 @@
 //!
 //! Off unless configured: app backends and mobile clients need no CORS headers, so the functions
 //! send none until a deployment names the browser origins that call them directly. Origins are
-//! checked at start, so a typo (a trailing slash, a missing scheme) fails start-up instead of
-//! silently blocking browsers.
+//! checked at start, so a typo (a trailing slash, a path, a missing scheme) fails start-up instead
+//! of silently blocking browsers: a browser's `Origin` is only ever a scheme, a host and a port.
 
 use axum::http::{HeaderValue, Method, header};
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -36,12 +36,16 @@ impl Cors {
         origins
             .iter()
             .map(|origin| {
-                let valid = (origin.starts_with("https://") || origin.starts_with("http://"))
-                    && !origin.ends_with('/');
+                let valid = origin
+                    .strip_prefix("https://")
+                    .or_else(|| origin.strip_prefix("http://"))
+                    .is_some_and(|authority| {
+                        !authority.is_empty() && !authority.contains(['/', '?', '#', '@'])
+                    });
                 HeaderValue::from_str(origin).ok().filter(|_| valid).ok_or_else(|| {
                     ConfigError::invalid(
                         "CORS_ALLOWED_ORIGINS",
-                        format!("expected origins like https://app.example.com (no path, no trailing slash) or *, got {origin:?}"),
+                        format!("expected origins like https://app.example.com (no path, query, fragment or trailing slash) or *, got {origin:?}"),
                     )
                 })
             })
@@ -63,5 +67,31 @@ impl Cors {
                 .expose_headers([REQUEST_ID_HEADER])
                 .max_age(std::time::Duration::from_secs(600)),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_origin_is_a_scheme_a_host_and_a_port_only() {
+        let cors =
+            |value: &str| Cors::from_env(&Env::from_pairs([("CORS_ALLOWED_ORIGINS", value)]));
+        assert!(matches!(
+            cors("https://app.example.com, http://localhost:3000"),
+            Ok(Cors::Origins(list)) if list.len() == 2
+        ));
+        for bad in [
+            "https://app.example.com/",
+            "https://app.example.com/app",
+            "https://app.example.com?x=1",
+            "https://app.example.com#top",
+            "https://user@app.example.com",
+            "https://",
+            "app.example.com",
+        ] {
+            assert_eq!(cors(bad).unwrap_err().var, "CORS_ALLOWED_ORIGINS", "{bad}");
+        }
     }
 }

@@ -10,31 +10,13 @@
 //! Lines are written only under Lambda, or anywhere with `VODGATE_METRICS=emf` (for a CloudWatch
 //! agent that parses EMF); locally they would only clutter the console.
 
-use std::io::Write as _;
-use std::sync::OnceLock;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use axum::http::Method;
 use serde_json::{Map, Value, json};
 
-use crate::platform::config::Env;
-
-const NAMESPACE: &str = "vodgate";
-
-static ENABLED: OnceLock<bool> = OnceLock::new();
-
-/// Turns EMF output on under Lambda or with `VODGATE_METRICS=emf`. Call once at start.
-pub(crate) fn init(env: &Env) {
-    let enabled = env.get("AWS_LAMBDA_RUNTIME_API").is_some()
-        || env
-            .get("VODGATE_METRICS")
-            .is_some_and(|v| v.eq_ignore_ascii_case("emf"));
-    let _ = ENABLED.set(enabled);
-}
-
-fn enabled() -> bool {
-    ENABLED.get().copied().unwrap_or(false)
-}
+use crate::platform::emf::{aws_metadata, enabled, write_line};
+pub(crate) use crate::platform::emf::{init, record_counts};
 
 /// What one request did, as far as metrics care. The method is there because one route may
 /// serve a write and a read (`POST` and `GET`), which a use case counts apart.
@@ -98,54 +80,10 @@ fn line(metric: Metric, outcome: &Outcome<'_>, now: SystemTime) -> Value {
     Value::Object(document)
 }
 
-/// Writes one EMF line of several counts under `function` (pull mode: one line per batch), if
-/// metrics are on.
-pub(crate) fn record_counts(function: &str, counts: &[(&str, u64)]) {
-    if enabled() {
-        write_line(&counts_line(function, counts, SystemTime::now()));
-    }
-}
-
-/// The EMF document of several counts under `function` at `now`.
-fn counts_line(function: &str, counts: &[(&str, u64)], now: SystemTime) -> Value {
-    let metrics: Vec<Value> = counts
-        .iter()
-        .map(|(name, _)| json!({"Name": name, "Unit": "Count"}))
-        .collect();
-    let mut document = Map::new();
-    document.insert("Function".into(), function.into());
-    for (name, count) in counts {
-        document.insert((*name).into(), (*count).into());
-    }
-    document.insert(
-        "_aws".into(),
-        aws_metadata(now, &[vec!["Function"]], &metrics),
-    );
-    Value::Object(document)
-}
-
-fn aws_metadata(now: SystemTime, dimensions: &[Vec<&str>], metrics: &[Value]) -> Value {
-    let timestamp = now
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64);
-    json!({
-        "Timestamp": timestamp,
-        "CloudWatchMetrics": [{
-            "Namespace": NAMESPACE,
-            "Dimensions": dimensions,
-            "Metrics": metrics,
-        }],
-    })
-}
-
-fn write_line(line: &Value) {
-    let mut stdout = std::io::stdout().lock();
-    let _ = writeln!(stdout, "{line}");
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::UNIX_EPOCH;
 
     fn outcome(status: u16, reason: Option<&'static str>) -> Outcome<'static> {
         Outcome {
@@ -205,22 +143,6 @@ mod tests {
         assert_eq!(
             document["_aws"]["CloudWatchMetrics"][0]["Metrics"][1],
             json!({"Name": "SinkLatency", "Unit": "Milliseconds"})
-        );
-    }
-
-    #[test]
-    fn counts_share_one_line() {
-        let document = counts_line(
-            "pull",
-            &[("EventsStored", 2), ("EventsRejected", 0)],
-            UNIX_EPOCH,
-        );
-        assert_eq!(document["Function"], "pull");
-        assert_eq!(document["EventsStored"], 2);
-        assert_eq!(document["EventsRejected"], 0);
-        assert_eq!(
-            document["_aws"]["CloudWatchMetrics"][0]["Metrics"],
-            json!([{"Name": "EventsStored", "Unit": "Count"}, {"Name": "EventsRejected", "Unit": "Count"}])
         );
     }
 }

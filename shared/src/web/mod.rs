@@ -13,6 +13,7 @@
 mod body;
 mod context;
 mod cors;
+mod deadline;
 pub mod metrics;
 mod response;
 pub mod serve;
@@ -22,6 +23,6 @@ pub use context::finish;
 pub use cors::Cors;
 pub use response::ApiError;
 
-pub(crate) use body::{BodyTimeout, read_body};
-pub(crate) use context::{CallerSub, REQUEST_ID_HEADER};
+pub(crate) use body::{BodyTimeout, read_body, refuse_duplicate_keys};
+pub(crate) use context::{CallerSub, REQUEST_ID_HEADER, method_not_allowed};
 pub(crate) use response::{ErrorReason, created, ok, ok_empty};

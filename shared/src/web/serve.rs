@@ -9,7 +9,11 @@
 //! Behind API Gateway the gateway bounds header sizes and request times; a plain HTTP server
 //! faces clients itself, so it bounds them here (see [`ServerLimits`]): a client that sends its
 //! head or body slowly, or sends huge headers, costs one connection for a bounded time and a
-//! bounded buffer, and then an answer (431 or 408) or a closed connection.
+//! bounded buffer, and then an answer (431 or 408) or a closed connection. At most
+//! `MAX_CONNECTIONS` connections are served at once; beyond it the server stops accepting until
+//! one ends (new clients wait in the kernel's listen queue, or are refused by it when that is
+//! full), so a connection flood costs bounded memory. An answer after which
+//! the connection closes says `Connection: close` ([`conn`]).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -28,6 +32,7 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::time::{Instant, Sleep};
 
+use self::conn::{EnvelopeIo, ReadToEnd};
 use super::BodyTimeout;
 use crate::platform::config::{self, ConfigError, Env};
 
@@ -42,6 +47,11 @@ pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 /// At most this many header fields per request (hyper answers 431 beyond it).
 const MAX_HEADERS: usize = 64;
 
+mod conn;
+
+/// The default of `MAX_CONNECTIONS`.
+const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+
 /// The default of `REQUEST_TIMEOUT_SECONDS`.
 const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -53,24 +63,33 @@ pub struct ServerLimits {
     /// request for this long is closed too. A late head closes the connection; a late body is
     /// answered 408 `request_timeout`.
     pub(crate) request_timeout: Duration,
+    /// Connections served at once (`MAX_CONNECTIONS`, 1..=1000000, default 1024).
+    pub(crate) max_connections: usize,
 }
 
 impl Default for ServerLimits {
     fn default() -> Self {
         Self {
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
         }
     }
 }
 
 impl ServerLimits {
-    /// From `REQUEST_TIMEOUT_SECONDS`.
+    /// From `REQUEST_TIMEOUT_SECONDS` and `MAX_CONNECTIONS`.
     pub(crate) fn from_env(env: &Env) -> Result<Self, ConfigError> {
         Ok(Self {
             request_timeout: env.seconds_in(
                 "REQUEST_TIMEOUT_SECONDS",
                 DEFAULT_REQUEST_TIMEOUT,
                 1..=60,
+            )?,
+            max_connections: env.parse_in(
+                "MAX_CONNECTIONS",
+                DEFAULT_MAX_CONNECTIONS,
+                1..=1_000_000,
+                "a whole number of connections",
             )?,
         })
     }
@@ -104,7 +123,16 @@ pub async fn serve_http(
         .max_headers(MAX_HEADERS);
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown_signal());
+    let connections = std::sync::Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     loop {
+        // At the cap, stop accepting until a connection ends.
+        let permit = tokio::select! {
+            permit = std::sync::Arc::clone(&connections).acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
         let stream = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _peer)) => stream,
@@ -124,15 +152,30 @@ pub async fn serve_http(
         let timeout = limits.request_timeout;
         let service = TowerToHyperService::new(tower::service_fn(
             move |request: hyper::Request<Incoming>| {
-                let request = request.map(|body| DeadlineBody::new(body, timeout));
-                tower::ServiceExt::oneshot(app.clone(), request)
+                let (parts, body) = request.into_parts();
+                let (body, read) = ReadToEnd::new(body);
+                let request = hyper::Request::from_parts(parts, DeadlineBody::new(body, timeout));
+                let answer = tower::ServiceExt::oneshot(app.clone(), request);
+                async move {
+                    let mut response = answer.await?;
+                    // hyper closes a connection whose request body was left unread: say so.
+                    if !read.load(std::sync::atomic::Ordering::Relaxed) {
+                        response.headers_mut().insert(
+                            http::header::CONNECTION,
+                            http::HeaderValue::from_static("close"),
+                        );
+                    }
+                    Ok::<_, std::convert::Infallible>(response)
+                }
             },
         ));
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        let io = TokioIo::new(EnvelopeIo::new(stream));
+        let connection = graceful.watch(http.serve_connection(io, service));
         tokio::spawn(async move {
             // A client that goes away, sends garbage or runs out of time ends its own connection;
             // hyper has already answered whatever could be answered.
             let _ = connection.await;
+            drop(permit);
         });
     }
     drop(listener);
@@ -208,12 +251,17 @@ pub async fn shutdown_signal() {
     tracing::info!("shutting down: finishing in-flight requests");
 }
 
-/// Runs a binary's body: logs a start-up failure as one line and exits non-zero.
+/// Runs a binary's body: logs a start-up failure (a log level that did not parse included) as
+/// one line and exits non-zero.
 pub async fn main<F, E>(body: F) -> ExitCode
 where
     F: Future<Output = Result<(), E>>,
     E: std::fmt::Display,
 {
+    if let Some(error) = super::telemetry::invalid_setting() {
+        tracing::error!("{error}");
+        return ExitCode::FAILURE;
+    }
     match body.await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -63,7 +63,7 @@ use serde_json::Value;
 
 use self::settings::parse_jwks_url;
 pub use self::settings::{JwtSettings, JwtSettingsError};
-use self::shape::{bearer_token, parse_shape};
+use self::shape::{bearer_token, parse_shape, read_claim};
 use super::jwks::{JwksCache, Lookup};
 use crate::platform::secret::SecretList;
 
@@ -72,6 +72,9 @@ pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
 
 /// Largest accepted clock leeway for `exp` and `nbf`, in seconds.
 pub const MAX_LEEWAY_SECS: u64 = 60;
+
+/// Default longest time a downloaded JWKS is used without downloading it again.
+pub const DEFAULT_JWKS_MAX_AGE: Duration = Duration::from_secs(600);
 
 /// Default minimum time between two JWKS downloads for one verifier.
 pub const DEFAULT_REFETCH_INTERVAL: Duration = Duration::from_secs(10);
@@ -205,6 +208,8 @@ impl fmt::Debug for Hs256Keys {
 pub struct Caller {
     /// The token's `sub`: non-empty, at most 128 bytes, no control characters.
     pub sub: String,
+    /// The value of the claim named by [`JwtVerifier::with_claim`], when the token carries it.
+    pub claim: Option<Value>,
 }
 
 /// Verifies bearer tokens. Build once at start-up and share it behind an `Arc`.
@@ -213,6 +218,8 @@ pub struct JwtVerifier {
     validations: [Validation; 4],
     upload_scope: Option<String>,
     jwks: Option<JwksCache>,
+    /// One more claim to hand to the caller ([`Self::with_claim`]).
+    claim: Option<String>,
 }
 
 impl fmt::Debug for JwtVerifier {
@@ -291,6 +298,7 @@ impl JwtVerifier {
             validations,
             upload_scope,
             jwks,
+            claim: None,
         })
     }
 
@@ -300,6 +308,23 @@ impl JwtVerifier {
     pub fn with_refetch_interval(mut self, interval: Duration) -> Self {
         if let Some(jwks) = &mut self.jwks {
             jwks.set_refetch_interval(interval);
+        }
+        self
+    }
+
+    /// Hands the value of the claim `name` to every [`Caller`] (for a use case that takes a fact
+    /// from the token rather than from the request). A token that repeats it is malformed.
+    pub fn with_claim(mut self, name: impl Into<String>) -> Self {
+        self.claim = Some(name.into());
+        self
+    }
+
+    /// Sets the longest time a downloaded JWKS is used before it is downloaded again (default
+    /// [`DEFAULT_JWKS_MAX_AGE`]; a shorter `Cache-Control: max-age` of the response wins). While
+    /// the download fails, the keys already cached keep serving.
+    pub fn with_jwks_max_age(mut self, max_age: Duration) -> Self {
+        if let Some(jwks) = &mut self.jwks {
+            jwks.set_max_age(max_age);
         }
         self
     }
@@ -351,7 +376,11 @@ impl JwtVerifier {
                 self.decode(token, &key.key, alg)?
             }
         };
-        self.check_claims(claims)
+        let mut caller = self.check_claims(claims)?;
+        if let Some(name) = &self.claim {
+            caller.claim = read_claim(&header.payload, name)?;
+        }
+        Ok(caller)
     }
 
     fn decode_hs256(&self, token: &str, keys: &Hs256Keys) -> Result<Claims, AuthError> {
@@ -396,7 +425,7 @@ impl JwtVerifier {
         if let Some(required) = &self.upload_scope {
             check_scope(claims.scope.as_ref(), claims.scp.as_ref(), required)?;
         }
-        Ok(Caller { sub })
+        Ok(Caller { sub, claim: None })
     }
 }
 

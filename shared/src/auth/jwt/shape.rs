@@ -8,6 +8,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Algorithm;
 use serde::Deserialize;
+use serde::de::{self, Deserializer as _, IgnoredAny, MapAccess, Visitor};
+use serde_json::Value;
 
 use super::{AuthError, MAX_TOKEN_BYTES};
 
@@ -26,6 +28,8 @@ struct RawHeader {
 pub(super) struct TokenHeader {
     pub(super) alg: Algorithm,
     pub(super) kid: Option<String>,
+    /// The decoded payload, unverified: read only once the signature has passed.
+    pub(super) payload: Vec<u8>,
 }
 
 /// Extracts the token from `Bearer <token>` (scheme case-insensitive, surrounding blanks ignored).
@@ -71,7 +75,7 @@ pub(super) fn parse_shape(token: &str) -> Result<TokenHeader, AuthError> {
         return Err(AuthError::Malformed);
     }
     let header = decode_json_object(header)?;
-    decode_json_object(payload)?;
+    let payload = decode_json_object(payload)?;
     let header: RawHeader = serde_json::from_slice(&header).map_err(|_| AuthError::Malformed)?;
     let alg = match header.alg.as_str() {
         "HS256" => Algorithm::HS256,
@@ -83,7 +87,39 @@ pub(super) fn parse_shape(token: &str) -> Result<TokenHeader, AuthError> {
     Ok(TokenHeader {
         alg,
         kid: header.kid,
+        payload,
     })
+}
+
+/// The value of the claim `name` in a verified payload, if present. A payload that names it twice
+/// is malformed: two parsers could read two different values.
+pub(super) fn read_claim(payload: &[u8], name: &str) -> Result<Option<Value>, AuthError> {
+    serde_json::Deserializer::from_slice(payload)
+        .deserialize_map(OneClaim(name))
+        .map_err(|_| AuthError::Malformed)
+}
+
+/// Walks the payload's top level for one claim, refusing it twice.
+struct OneClaim<'a>(&'a str);
+
+impl<'de> Visitor<'de> for OneClaim<'_> {
+    type Value = Option<Value>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<Value>, A::Error> {
+        let mut found = None;
+        while let Some(key) = map.next_key::<String>()? {
+            if key != self.0 {
+                map.next_value::<IgnoredAny>()?;
+            } else if found.replace(map.next_value::<Value>()?).is_some() {
+                return Err(de::Error::custom("repeated claim"));
+            }
+        }
+        Ok(found)
+    }
 }
 
 fn is_base64url(byte: u8) -> bool {

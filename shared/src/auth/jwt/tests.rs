@@ -212,3 +212,14 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn an_extra_claim_is_read_once_and_never_twice() {
+    let read = |payload: &str| shape::read_claim(payload.as_bytes(), "post");
+    assert_eq!(read(r#"{"sub":"a","post":"p1"}"#), Ok(Some("p1".into())));
+    assert_eq!(read(r#"{"sub":"a","nested":{"post":1}}"#), Ok(None));
+    assert_eq!(
+        read(r#"{"post":"p1","sub":"a","post":"p2"}"#),
+        Err(AuthError::Malformed)
+    );
+}

@@ -21,9 +21,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::vod::callback::{
-    Callback, FileUploadEvent, Format, Payload, ProcedureStateChangeEvent, ReviewOutput,
-};
+use crate::vod::callback::{Callback, FileUploadEvent, Format, Payload, ReviewOutput};
 
 /// The `type` of an envelope: what the event means for an upload, from the event alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -281,7 +279,7 @@ impl Facts {
                 facts.file = file_fact(event, received_at_ms);
                 EventKind::UploadCompleted
             }
-            Payload::ProcedureStateChanged(event) => procedure_facts(&event, &mut facts),
+            Payload::ProcedureStateChanged(event) => procedure::facts(&event, &mut facts),
             Payload::ReviewAudioVideoComplete(event) => {
                 facts.review = event.output.as_ref().and_then(review_of);
                 EventKind::MediaReviewed
@@ -455,95 +453,6 @@ fn file_fact(event: FileUploadEvent, received_at_ms: i64) -> Option<FileFact> {
     })
 }
 
-/// A task flow's facts (its report, its outputs, its in-flow review) and the event's kind.
-fn procedure_facts(event: &ProcedureStateChangeEvent, facts: &mut Facts) -> EventKind {
-    let results = event
-        .media_process_result_set
-        .as_deref()
-        .unwrap_or_default();
-    for result in results {
-        let succeeded = result
-            .outcome()
-            .is_some_and(|o| o.status.as_deref() == Some("SUCCESS"));
-        if !succeeded {
-            continue;
-        }
-        if let Some(output) = result.transcode_task.as_ref().and_then(|task| {
-            let out = task.output.as_ref()?;
-            Some(Output {
-                kind: "transcode".to_owned(),
-                definition: task
-                    .input
-                    .as_ref()
-                    .and_then(|i| i.definition)
-                    .or(out.definition),
-                url: non_empty(out.url.as_ref())?,
-                size: out.size,
-                duration_seconds: out.duration,
-                width: out.width,
-                height: out.height,
-                bitrate: out.bitrate,
-            })
-        }) {
-            add_output(&mut facts.outputs, output);
-        }
-        if let Some(output) = result
-            .adaptive_dynamic_streaming_task
-            .as_ref()
-            .and_then(|task| {
-                let out = task.output.as_ref()?;
-                Some(Output {
-                    kind: "adaptiveStreaming".to_owned(),
-                    definition: task
-                        .input
-                        .as_ref()
-                        .and_then(|i| i.definition)
-                        .or(out.definition),
-                    url: non_empty(out.url.as_ref())?,
-                    size: out.size,
-                    ..Output::default()
-                })
-            })
-        {
-            add_output(&mut facts.outputs, output);
-        }
-    }
-    facts.review = event
-        .ai_content_review_result_set
-        .iter()
-        .flatten()
-        .filter_map(|result| result.output())
-        .filter_map(|output| review_of(&output))
-        .reduce(join_reviews);
-    let (kind, flow) = match event.status.as_deref() {
-        Some("PROCESSING") => (
-            EventKind::MediaProcessing,
-            FlowFact {
-                processing: true,
-                ..FlowFact::default()
-            },
-        ),
-        Some("FINISH") => {
-            let (kind, finish) = match finish_error(event) {
-                Some(error) => (EventKind::MediaFailed, Finish::Failed(error)),
-                None => (EventKind::MediaReady, Finish::Ready),
-            };
-            (
-                kind,
-                FlowFact {
-                    finish: Some(finish),
-                    ..FlowFact::default()
-                },
-            )
-        }
-        _ => (EventKind::MediaEvent, FlowFact::default()),
-    };
-    if let Some(task) = non_empty(event.task_id.as_ref()) {
-        facts.flows.insert(task, flow);
-    }
-    kind
-}
-
 /// The rejection decided first; a tie, which no order can settle, goes to the smaller by their
 /// JSON text.
 fn first_rejection(a: Rejection, b: Rejection) -> Rejection {
@@ -561,37 +470,6 @@ fn join_reviews(mut a: Review, b: Review) -> Review {
     a.suggestion = a.suggestion.max(b.suggestion);
     a.labels.extend(b.labels);
     a
-}
-
-/// The error of a `FINISH`, `None` when it finished well: the first sub-task that did not
-/// succeed gives its `ErrCodeExt`, else its `ErrCode`, else the flow's own code; a flow with a
-/// non-zero code of its own and no failed sub-task gives that. A sub-task with no readable status
-/// is not judged.
-fn finish_error(event: &ProcedureStateChangeEvent) -> Option<UploadError> {
-    let top_code = non_empty(event.err_code_ext.as_ref())
-        .or_else(|| event.err_code.filter(|c| *c != 0).map(|c| c.to_string()));
-    let top_message = non_empty(event.message.as_ref());
-    let failed = event
-        .media_process_result_set
-        .iter()
-        .flatten()
-        .filter_map(|result| result.outcome())
-        .find(|o| o.status.as_deref().is_some_and(|s| s != "SUCCESS"));
-    match failed {
-        Some(sub) => Some(UploadError {
-            code: non_empty(sub.err_code_ext.as_ref())
-                .or_else(|| sub.err_code.filter(|c| *c != 0).map(|c| c.to_string()))
-                .or(top_code)
-                .unwrap_or_else(|| event.err_code.unwrap_or(0).to_string()),
-            message: non_empty(sub.message.as_ref())
-                .or(top_message)
-                .unwrap_or_default(),
-        }),
-        None => top_code.map(|code| UploadError {
-            code,
-            message: top_message.unwrap_or_default(),
-        }),
-    }
 }
 
 /// A review output as a [`Review`]: labels count only with a `review` or `block` verdict
@@ -613,6 +491,8 @@ fn review_of(output: &ReviewOutput) -> Option<Review> {
     }
     Some(Review { suggestion, labels })
 }
+
+mod procedure;
 
 #[cfg(test)]
 mod tests;

@@ -164,7 +164,7 @@ impl fmt::Debug for VodApi {
 impl VodApi {
     /// A client for `endpoint` with the default retry policy and the system clock.
     pub fn new(endpoint: Endpoint, sub_app_id: Option<u64>) -> Result<Self, String> {
-        let http = reqwest::Client::builder()
+        let http = crate::platform::outbound::client()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(CONNECT_TIMEOUT)
             .build()
