@@ -5,6 +5,7 @@
 pub mod fake_vod;
 pub mod lambda_runtime;
 pub mod postgres;
+pub mod scf_runtime;
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;

@@ -42,6 +42,7 @@ use time::OffsetDateTime;
 use tokio::time::Instant;
 
 mod report;
+mod scf;
 
 use crate::ingest::sink::{Sinks, Stored};
 use crate::ingest::uploads::limits::UploadLimits;
@@ -497,10 +498,17 @@ impl RunMode {
     }
 }
 
-/// Runs the puller as the host calls for: under Lambda (`AWS_LAMBDA_RUNTIME_API` set) one
-/// [`Puller::drain_until`] per invocation (EventBridge's scheduled events, or any JSON), ending
-/// before the invocation's deadline; elsewhere [`Puller::run`] until SIGTERM or Ctrl-C.
+/// Runs the puller as the host calls for: under Lambda (`AWS_LAMBDA_RUNTIME_API` set) or as an
+/// SCF event function (`SCF_RUNTIME_API`, [`scf`]) one [`Puller::drain_until`] per invocation
+/// (a schedule's or a timer's event, or any JSON), ending before the invocation's deadline;
+/// elsewhere [`Puller::run`] until SIGTERM or Ctrl-C.
 pub async fn serve(puller: Puller, env: &Env) -> Result<(), crate::web::serve::BoxError> {
+    if let (Some(host), Some(port)) = (
+        env.non_empty("SCF_RUNTIME_API"),
+        env.non_empty("SCF_RUNTIME_API_PORT"),
+    ) {
+        return scf::serve(&puller, &format!("{host}:{port}")).await;
+    }
     if env.get("AWS_LAMBDA_RUNTIME_API").is_some() {
         let puller = &puller;
         return lambda_http::lambda_runtime::run(lambda_http::service_fn(

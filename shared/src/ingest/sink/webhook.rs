@@ -129,7 +129,7 @@ impl WebhookSink {
         secrets: Arc<Keys<WebhookSecrets>>,
     ) -> Result<Self, String> {
         let url = parse_url(url)?;
-        let http = reqwest::Client::builder()
+        let http = crate::platform::outbound::client()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(timeout)
             .connect_timeout(timeout)
