@@ -487,7 +487,7 @@ async fn dynamodb_outage_loses_nothing_and_stores_nothing_twice() {
     }
     eventually("the store timeout in the log", || {
         let logs = app.server.logs();
-        if logs.contains("no answer within 2000 ms") {
+        if logs.contains("no answer by the store deadline") {
             Ok(())
         } else {
             Err(logs)

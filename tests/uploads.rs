@@ -433,7 +433,16 @@ async fn a_failed_update_answers_503_and_the_redelivery_applies_it() {
     lock.execute_batch("BEGIN IMMEDIATE").unwrap();
     assert_eq!(post(&base, &upload.event("upload")).await, 503);
     lock.execute_batch("ROLLBACK").unwrap();
-    assert!(server.logs().contains("uploads store unavailable"));
+    // The log line is written before the answer, and read from the pipe a moment later.
+    common::eventually("the store failure in the log", || {
+        let logs = server.logs();
+        if logs.contains("uploads store unavailable") {
+            Ok(())
+        } else {
+            Err(logs)
+        }
+    })
+    .await;
     assert!(!server.logs().contains(&upload.token), "no tokens in logs");
     // VOD delivers again: the envelope is a duplicate, the update goes through.
     assert_eq!(post(&base, &upload.event("upload")).await, 200);

@@ -465,7 +465,8 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "invalid configuration: EVENT_SINK: is required (a comma-separated list of \
-             sqs:<queue url>, dynamodb:<table name>, sqlite:<path> or webhook:<url>)"
+             sqs:<queue url>, dynamodb:<table name>, sqlite:<path>, webhook:<url> or \
+             postgres://<user>@<host>/<database>)"
         );
         let err = spec_err(&[("EVENT_SINK", "kafka:topic")]);
         assert!(err.message.contains("kafka:topic"), "{err}");
