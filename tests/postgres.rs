@@ -175,3 +175,40 @@ async fn vodgate_migrate_creates_the_tables_and_says_why_it_cannot() {
         "{said}"
     );
 }
+
+#[tokio::test]
+async fn tls_verifies_the_server_against_sslrootcert() {
+    let cluster = PgCluster::start_tls();
+    let plain = cluster.database().await;
+    let database = plain.rsplit_once('/').unwrap().1.split('?').next().unwrap();
+    let ca = cluster.ca.clone().expect("a TLS cluster has a CA");
+    let tls = |host: &str, root: Option<&str>| {
+        let root = root
+            .map(|ca| format!("&sslrootcert={ca}"))
+            .unwrap_or_default();
+        format!(
+            "postgres://postgres@{host}:{}/{database}?sslmode=require{root}",
+            cluster.port
+        )
+    };
+    // Verified by name and by address, against the CA the URL names.
+    for host in ["localhost", "127.0.0.1"] {
+        let (_server, base) = events(&tls(host, Some(&ca)), &[]);
+        assert_eq!(deliver(&base, &upload_event(1)).await, 200, "{host}");
+    }
+    // A server the roots do not vouch for is refused, not trusted.
+    let (server, base) = events(
+        &tls("localhost", None),
+        &[("EVENT_STORE_TIMEOUT_SECONDS", "3")],
+    );
+    assert_eq!(deliver(&base, &upload_event(2)).await, 503);
+    let logs = server.logs();
+    assert!(logs.contains("TLS") || logs.contains("tls"), "{logs}");
+    let client = PgCluster::client(&plain).await;
+    let count: i64 = client
+        .query_one("SELECT count(*) FROM vodgate_events", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(count, 1, "stored once, never over an unverified connection");
+}

@@ -14,14 +14,27 @@ pub struct PgCluster {
     stdin: Option<ChildStdin>,
     lines: Receiver<String>,
     pub port: u16,
+    /// The CA of the server's certificate, when it speaks TLS.
+    pub ca: Option<String>,
 }
 
 impl PgCluster {
     /// Creates and starts a cluster. Panics with instructions when PostgreSQL is missing: a
     /// missing tool is a failure, never a silent skip.
     pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// A cluster that also speaks TLS, with a certificate for `localhost` and `127.0.0.1` from a
+    /// CA of its own ([`PgCluster::ca`]).
+    pub fn start_tls() -> Self {
+        Self::start_with(&["--tls"])
+    }
+
+    fn start_with(args: &[&str]) -> Self {
         let mut child = Command::new("python3")
             .arg(root().join("tests/support/postgres_guard.py"))
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -42,19 +55,26 @@ impl PgCluster {
             stdin: Some(stdin),
             lines,
             port: 0,
+            ca: None,
         };
-        cluster.port = cluster.expect_ready();
+        let (port, ca) = cluster.expect_ready();
+        cluster.port = port;
+        cluster.ca = ca;
         cluster
     }
 
-    fn expect_ready(&self) -> u16 {
+    /// The guard's `ready <port> [<CA path>]` line.
+    fn expect_ready(&self) -> (u16, Option<String>) {
         let line = self
             .lines
             .recv_timeout(Duration::from_secs(120))
             .expect("PostgreSQL did not start: is it installed? (tests/run installs it)");
-        line.strip_prefix("ready ")
+        let mut words = line.strip_prefix("ready ").unwrap_or_default().split(' ');
+        let port = words
+            .next()
             .and_then(|port| port.parse().ok())
-            .unwrap_or_else(|| panic!("unexpected guard line {line:?}"))
+            .unwrap_or_else(|| panic!("unexpected guard line {line:?}"));
+        (port, words.next().map(str::to_owned))
     }
 
     /// The URL of `database` (plain TCP: the cluster has no certificate).
@@ -65,7 +85,7 @@ impl PgCluster {
         )
     }
 
-    /// A new, empty database; its URL.
+    /// A new, empty database; its URL (plain TCP, the server accepts both).
     pub async fn database(&self) -> String {
         let name = format!("t_{:016x}", rand::random::<u64>());
         let (client, connection) =
@@ -99,7 +119,7 @@ impl PgCluster {
     /// Starts it again, on the same port, with the same data.
     pub fn restart(&mut self) {
         writeln!(self.stdin.as_mut().unwrap(), "start").unwrap();
-        assert_eq!(self.expect_ready(), self.port);
+        assert_eq!(self.expect_ready().0, self.port);
     }
 }
 

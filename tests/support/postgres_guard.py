@@ -1,11 +1,13 @@
 """Runs a throwaway PostgreSQL cluster for one test process.
 
-    python3 tests/support/postgres_guard.py
+    python3 tests/support/postgres_guard.py [--tls]
 
 Creates a cluster in a temporary directory (as the `postgres` user when run as root: initdb
 refuses root), starts it on a free loopback port, prints `ready <port>`, then obeys lines on
 stdin: `stop` stops the server (answering `stopped`), `start` starts it again on the same port
-(answering `ready <port>`). When stdin closes (the test process ended), it stops the server and
+(answering `ready <port>`). With `--tls` the server also speaks TLS, with a certificate for
+`localhost` and `127.0.0.1` from a CA made for the run, whose PEM path follows the port on the
+`ready` line. When stdin closes (the test process ended), it stops the server and
 deletes the directory, so no cluster outlives the tests.
 """
 
@@ -41,6 +43,25 @@ subprocess.run(
     check=True,
     stdout=subprocess.DEVNULL,
 )
+tls = "--tls" in sys.argv[1:]
+ca = os.path.join(root, "ca.pem")
+if tls:
+    def openssl(*args):
+        subprocess.run(["openssl", *args], check=True, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
+            "-days", "2", "-subj", "/CN=vodgate test CA")
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
+            "-subj", "/CN=localhost")
+    with open(os.path.join(root, "ext"), "w") as ext:
+        ext.write("subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n"
+                  "keyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n")
+    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+            "-CAcreateserial", "-out", "server.crt", "-days", "2", "-extfile", "ext")
+    for name in ("server.crt", "server.key"):
+        shutil.copy(os.path.join(root, name), os.path.join(data, name))
+        if os.geteuid() == 0:
+            os.chown(os.path.join(data, name), user.pw_uid, user.pw_gid)
+        os.chmod(os.path.join(data, name), 0o600)
 probe = socket.socket()
 probe.bind(("127.0.0.1", 0))
 port = probe.getsockname()[1]
@@ -54,6 +75,7 @@ def start():
         as_postgres([
             tool("postgres"), "-D", data, "-p", str(port), "-k", root,
             "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=200",
+            *(["-c", "ssl=on"] if tls else []),
         ]),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -66,7 +88,7 @@ def start():
                 stdout=subprocess.DEVNULL,
             )
             if ready.returncode == 0:
-                print(f"ready {port}", flush=True)
+                print(f"ready {port} {ca}" if tls else f"ready {port}", flush=True)
                 return
         except OSError:
             pass
