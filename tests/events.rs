@@ -601,3 +601,94 @@ async fn sqs_sinks_carry_the_envelope_with_a_stable_id() {
         assert_eq!(bodies[0]["eventType"], "ProcedureStateChanged");
     }
 }
+
+#[tokio::test]
+async fn a_forged_attribution_token_is_stored_unattributed_and_shows_in_logs_and_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("events.sqlite");
+    let sink = format!("sqlite:{}", db.display());
+    let app = Events::start(&[
+        ("EVENT_SINK", sink.as_str()),
+        ("VOD_CALLBACK_KEYS", SIGN_KEY),
+        ("VODGATE_METRICS", "emf"),
+    ]);
+    let forged = "v2.AAAAAAAAAAAAAAAAAAAAAA.AAECAwQFBgcICQoLLG4VR8Gezn85..mallory";
+    let (status, _) = app.post(&upload_callback(forged, SIGN_KEY)).await;
+    assert_eq!(status, 200);
+    assert_eq!(stored(&db)[0]["uploader"], Value::Null);
+    // An app's own context, not one of ours, is no attempt at anything.
+    let (status, _) = app
+        .post(&upload_callback("my-app-context-42", SIGN_KEY))
+        .await;
+    assert_eq!(status, 200);
+    let logs = eventually("the warning", || {
+        let logs = app.server.logs();
+        if logs.contains("did not open") {
+            Ok(logs)
+        } else {
+            Err(logs)
+        }
+    })
+    .await;
+    let warnings: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("did not open"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{logs}");
+    assert!(
+        warnings[0].contains("WARN")
+            && warnings[0].contains("request_id=")
+            && warnings[0].contains("its MAC does not hold"),
+        "{}",
+        warnings[0]
+    );
+    assert!(
+        !logs.contains(forged) && !logs.contains("mallory"),
+        "{logs}"
+    );
+    assert!(
+        app.server.stdout().contains("\"AttributionRefused\":1"),
+        "{}",
+        app.server.stdout()
+    );
+}
+
+#[tokio::test]
+async fn an_event_too_large_for_the_sink_is_stored_as_a_marker_and_acknowledged() {
+    use base64::Engine as _;
+    let client = aws_sdk_dynamodb::Client::new(&aws_config(moto_endpoint()).await);
+    let table = format!("vodgate-events-{:08x}", rand::random::<u32>());
+    create_events_table(&client, &table).await;
+    let sink = format!("dynamodb:{table}");
+    let mut env = vec![
+        ("EVENT_SINK", sink),
+        ("VOD_CALLBACK_KEYS", SIGN_KEY.to_owned()),
+    ];
+    env.extend(aws_env(moto_endpoint()));
+    let app = Events::start(&env);
+    // About 700 KB of noise: over DynamoDB's 400 KB even gzip-compressed, under the 1 MiB limit.
+    let noise: Vec<u8> = (0..520_000).map(|_| rand::random::<u8>()).collect();
+    let mut body = callback_fixture("new_file_upload.json");
+    body["FileUploadEvent"]["MediaBasicInfo"]["Description"] =
+        base64::engine::general_purpose::STANDARD
+            .encode(noise)
+            .into();
+    let body = signed(body, SIGN_KEY, 600);
+    for _ in 0..2 {
+        let (status, answer) = app.post(&body).await;
+        assert_eq!(status, 200, "{answer}");
+    }
+    let items = client.scan().table_name(&table).send().await.unwrap();
+    let items = items.items();
+    assert_eq!(items.len(), 1, "stored once");
+    let marker: Value = serde_json::from_str(items[0]["envelope"].as_s().unwrap()).unwrap();
+    assert_eq!(marker["truncated"], true);
+    assert_eq!(marker["event"], Value::Null);
+    assert_eq!(marker["type"], "upload.completed");
+    assert_eq!(marker["id"], items[0]["id"].as_s().unwrap().as_str());
+    let logs = app.server.logs();
+    assert!(
+        logs.contains("ERROR") && logs.contains("too large for a sink even compressed"),
+        "{logs}"
+    );
+}

@@ -11,7 +11,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use common::{aws_config, moto_endpoint};
 use vodgate::ingest::sink::{
-    DynamoDbSink, Record, Sink, SinkError, SqsSink, Stored, Unavailable, gunzip,
+    DynamoDbSink, Record, Sink, SinkError, Sinks, SqsSink, Stored, Unavailable, gunzip,
 };
 
 const FILE_ID: &str = "5285890781763144364";
@@ -261,6 +261,18 @@ async fn sqs_envelope_too_large_even_compressed_is_refused() {
         "{error}"
     );
     assert!(receive_all(&client, &queue_url).await.is_empty());
+
+    // Through the sinks of EVENT_SINK, the marker goes in its place, under the same id.
+    let sinks = Sinks::from(sink);
+    let marker = || format!(r#"{{"id":"{id}","event":null,"truncated":true}}"#);
+    let written = sinks.store(record(&id, &envelope), &marker).await.unwrap();
+    assert!(written.truncated);
+    assert_eq!(written.stored, Stored::New);
+    let received = receive_all(&client, &queue_url).await;
+    assert_eq!(received.len(), 1);
+    let body: serde_json::Value = serde_json::from_str(received[0].body().unwrap()).unwrap();
+    assert_eq!(body["id"], id.as_str());
+    assert_eq!(body["truncated"], true);
 }
 
 #[tokio::test]

@@ -362,19 +362,40 @@ fn seal_v2(keys: &SecretList, core: &str, meta: Option<&Meta>, sub: &str) -> Str
 /// Opens a token: `Some` only if its shape is right and any of `keys` produced its MAC. Both
 /// token versions open.
 pub fn open(keys: &SecretList, token: &str) -> Option<Attribution> {
+    check(keys, token).ok()
+}
+
+/// Why a context value is not an attribution token that opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    /// Not one of ours at all (no `v1.`/`v2.` prefix, or over the length limit): an app's own
+    /// context, say.
+    #[error("not an attribution token")]
+    Foreign,
+    /// Shaped like ours, but no key in force produced its MAC: forged, tampered with, or sealed
+    /// under a key since retired.
+    #[error("its MAC does not hold")]
+    BadMac,
+    /// Its MAC holds but its fields do not parse (a bug, or a key leak).
+    #[error("its fields are malformed")]
+    Malformed,
+}
+
+/// [`open`], saying why a token does not open.
+pub fn check(keys: &SecretList, token: &str) -> Result<Attribution, TokenError> {
     if token.chars().count() > MAX_TOKEN_CHARS {
-        return None;
+        return Err(TokenError::Foreign);
     }
-    let (version, rest) = token.split_once('.')?;
+    let (version, rest) = token.split_once('.').ok_or(TokenError::Foreign)?;
     let domain = match version {
         V1 => V1_DOMAIN,
         V2 => V2_DOMAIN,
-        _ => return None,
+        _ => return Err(TokenError::Foreign),
     };
-    let (mac, body) = rest.split_once('.')?;
+    let (mac, body) = rest.split_once('.').ok_or(TokenError::BadMac)?;
     let mut claimed = [0u8; MAC_LEN];
-    if URL_SAFE_NO_PAD.decode_slice(mac, &mut claimed).ok()? != MAC_LEN {
-        return None;
+    if URL_SAFE_NO_PAD.decode_slice(mac, &mut claimed).ok() != Some(MAC_LEN) {
+        return Err(TokenError::BadMac);
     }
     let authentic = keys.iter().fold(false, |ok, key| {
         ok | token_mac(key.expose().as_bytes(), domain, body)
@@ -382,24 +403,25 @@ pub fn open(keys: &SecretList, token: &str) -> Option<Attribution> {
             .is_ok()
     });
     if !authentic {
-        return None;
+        return Err(TokenError::BadMac);
     }
+    let malformed = || TokenError::Malformed;
     let mut fields = body.splitn(3, '.');
-    let id = fields.next()?;
-    let meta = match fields.next()? {
+    let id = fields.next().ok_or_else(malformed)?;
+    let meta = match fields.next().ok_or_else(malformed)? {
         "" => None,
-        value => Some(Meta::parse(value).ok()?),
+        value => Some(Meta::parse(value).map_err(|_| malformed())?),
     };
-    let sub = fields.next()?;
-    check_sub(sub).ok()?;
+    let sub = fields.next().ok_or_else(malformed)?;
+    check_sub(sub).map_err(|_| malformed())?;
     let upload_id = match version {
-        V1 => UploadId::parse_v1(id)?,
+        V1 => UploadId::parse_v1(id).ok_or_else(malformed)?,
         _ => {
-            UploadId::decode_core(id)?;
+            UploadId::decode_core(id).ok_or_else(malformed)?;
             UploadId::v2(id, meta.as_ref())
         }
     };
-    Some(Attribution {
+    Ok(Attribution {
         sub: sub.to_owned(),
         upload_id,
         meta,

@@ -192,6 +192,32 @@ impl Envelope {
         }
     }
 
+    /// The compact stand-in stored when a sink cannot hold the envelope even compressed: every
+    /// member as usual but `event`, which is `null`, plus `"truncated": true`. Under the same id,
+    /// so the event is acknowledged once and its consumers know what they are missing.
+    pub fn truncated_marker(&self) -> String {
+        let mut marker = Map::new();
+        let member = |value: Result<Value, serde_json::Error>| value.unwrap_or(Value::Null);
+        marker.insert("id".into(), self.id.clone().into());
+        marker.insert("type".into(), member(serde_json::to_value(self.kind)));
+        marker.insert("eventType".into(), self.event_type.clone().into());
+        marker.insert("fileId".into(), self.file_id.clone().into());
+        marker.insert("taskId".into(), self.task_id.clone().into());
+        marker.insert(
+            "uploader".into(),
+            member(serde_json::to_value(&self.uploader)),
+        );
+        marker.insert(
+            "attributedBy".into(),
+            member(serde_json::to_value(self.attributed_by)),
+        );
+        marker.insert("receivedAt".into(), rfc3339(self.received_at).into());
+        marker.insert("format".into(), member(serde_json::to_value(self.format)));
+        marker.insert("event".into(), Value::Null);
+        marker.insert("truncated".into(), true.into());
+        Value::Object(marker).to_string()
+    }
+
     /// The envelope as compact JSON.
     pub fn to_json(&self) -> String {
         // Cannot fail: every key is a string and `write_timestamp` is infallible, and those are

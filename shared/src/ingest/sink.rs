@@ -47,7 +47,7 @@ use crate::platform::config::{ConfigError, Env};
 
 pub use dynamodb::DynamoDbSink;
 pub use postgres::PostgresSink;
-pub use set::Sinks;
+pub use set::{Sinks, Written};
 pub use sqlite::{SqliteSink, StoredEvent};
 pub use sqs::SqsSink;
 pub use webhook::{WebhookSecrets, WebhookSink};
@@ -81,6 +81,16 @@ pub struct Record<'a> {
     /// The whole envelope, already serialised (may be up to ~1.1 MiB). Owned, so that a sink
     /// hands it on (to its writer thread, or into the SDK's request) without copying it.
     pub envelope_json: String,
+}
+
+impl<'a> Record<'a> {
+    /// This record's attributes with an empty envelope, to send another envelope under them.
+    fn without_envelope(&self) -> Self {
+        Self {
+            envelope_json: String::new(),
+            ..*self
+        }
+    }
 }
 
 /// What a successful [`Sink::store`] did.

@@ -33,9 +33,9 @@ use tokio::time::Instant;
 
 use super::enforce::{self, Enforced, Enforcer, Judgement};
 use super::envelope::{AttributedBy, Envelope, Uploader};
-use super::sink::{Record, SinkError, Sinks, Stored, Unavailable};
+use super::sink::{Record, SinkError, Sinks, Stored, Unavailable, Written};
 use super::uploads::{EventKind, Facts, Update, UploadRef, UploadsError, UploadsStore};
-use crate::attribution;
+use crate::attribution::{self, TokenError};
 use crate::platform::config::{ConfigError, Env};
 use crate::platform::secret::SecretList;
 use crate::vod::api::{ApiCredentials, Deleted, VodApiError};
@@ -87,6 +87,12 @@ pub(crate) struct Ingested {
     pub(crate) sink_latency: Duration,
     /// What enforcing the limits did, if anything.
     pub(crate) enforced: Option<Enforced>,
+    /// Why an attribution token in the event did not open, when it looked like one of ours but
+    /// failed its check (forged, tampered with, or sealed under a retired key). The event is
+    /// stored all the same, unattributed unless its file is known.
+    pub(crate) forged: Option<TokenError>,
+    /// A sink could not hold the envelope even compressed and took its marker instead.
+    pub(crate) truncated: bool,
 }
 
 /// Why an event is not stored, or stored but its upload not updated: either way it must come
@@ -130,7 +136,8 @@ pub(crate) async fn ingest(
         i64::try_from(received_at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
     let (kind, facts) = Facts::of(&callback, received_at_ms);
     let judged = stores.enforcer.as_ref().map(|_| facts.clone());
-    let (uploader, mut updates) = match attribute(keys.context, &callback) {
+    let (attributed, forged) = attribute(keys.context, &callback);
+    let (uploader, mut updates) = match attributed {
         Some(uploader) => {
             let link_file = (kind == EventKind::UploadCompleted)
                 .then(|| facts.file.as_ref().map(|f| f.file_id.clone()))
@@ -153,8 +160,14 @@ pub(crate) async fn ingest(
     };
     let who = judged.as_ref().and(uploader.clone());
     let envelope = Envelope::build_as(kind, callback, uploader, received_at);
-    let (stored, sink_latency) = store_envelope(&stores.sink, &envelope, deadline).await;
-    let stored = stored.map_err(|e| IngestError::Sink(e, sink_latency))?;
+    let (written, sink_latency) = store_envelope(&stores.sink, &envelope, deadline).await;
+    let Written { stored, truncated } = written.map_err(|e| IngestError::Sink(e, sink_latency))?;
+    if truncated {
+        tracing::error!(
+            id = %envelope.id,
+            "the event is too large for a sink even compressed: stored there as a marker without its body"
+        );
+    }
     let enforced = match (&stores.enforcer, judged, who) {
         (Some(enforcer), Some(facts), Some(who)) => {
             let event = Judged {
@@ -187,6 +200,8 @@ pub(crate) async fn ingest(
         stored,
         sink_latency,
         enforced,
+        forged,
+        truncated,
     })
 }
 
@@ -332,7 +347,7 @@ async fn store_envelope(
     sink: &Sinks,
     envelope: &Envelope,
     deadline: Instant,
-) -> (Result<Stored, SinkError>, Duration) {
+) -> (Result<Written, SinkError>, Duration) {
     let received_at_text = crate::ingest::envelope::rfc3339(envelope.received_at);
     let record = Record {
         id: &envelope.id,
@@ -345,26 +360,40 @@ async fn store_envelope(
         envelope_json: envelope.to_json(),
     };
     let started = Instant::now();
-    let stored = tokio::time::timeout_at(deadline, sink.store(record)).await;
+    let marker = || envelope.truncated_marker();
+    let stored = tokio::time::timeout_at(deadline, sink.store(record, &marker)).await;
     let latency = started.elapsed();
     let result =
         stored.unwrap_or_else(|_| Err(SinkError::unavailable(Unavailable::TimedOut, NO_ANSWER)));
     (result, latency)
 }
 
-/// The uploader named by the first context token whose MAC holds; `None` for missing, foreign
-/// or forged tokens (the event is still stored, never trusted unless its file is known).
-fn attribute(keys: Option<&SecretList>, callback: &Callback) -> Option<Uploader> {
-    let keys = keys?;
-    callback
-        .contexts()
-        .into_iter()
-        .find_map(|token| attribution::open(keys, token))
-        .map(|who| Uploader {
-            sub: who.sub,
-            upload_id: who.upload_id.as_str().to_owned(),
-            meta: who.meta.map(|m| m.as_str().to_owned()),
-        })
+/// The uploader named by the first context token that opens; `None` for missing, foreign or
+/// forged tokens (the event is still stored, never trusted unless its file is known), with why
+/// the first token shaped like ours did not open.
+fn attribute(
+    keys: Option<&SecretList>,
+    callback: &Callback,
+) -> (Option<Uploader>, Option<TokenError>) {
+    let Some(keys) = keys else {
+        return (None, None);
+    };
+    let mut failed = None;
+    for token in callback.contexts() {
+        match attribution::check(keys, token) {
+            Ok(who) => {
+                let uploader = Uploader {
+                    sub: who.sub,
+                    upload_id: who.upload_id.as_str().to_owned(),
+                    meta: who.meta.map(|m| m.as_str().to_owned()),
+                };
+                return (Some(uploader), None);
+            }
+            Err(TokenError::Foreign) => {}
+            Err(error) => failed = failed.or(Some(error)),
+        }
+    }
+    (None, failed)
 }
 
 #[cfg(test)]

@@ -328,7 +328,9 @@ impl Puller {
                 api: Some(&keys.api),
             };
             match self.store(ingest_keys, event, store_until, sink_down).await {
-                Outcome::Stored(stored, enforced) => {
+                Outcome::Stored(stored, enforced, flags) => {
+                    report.attribution_refused += u64::from(flags.refused);
+                    report.truncated += u64::from(flags.truncated);
                     match enforced {
                         Some(Enforced::Rejected(_)) => report.uploads_rejected += 1,
                         Some(Enforced::Unchecked) => report.uploads_unchecked += 1,
@@ -418,7 +420,17 @@ impl Puller {
         match ingested {
             Ok(done) => {
                 tracing::debug!(id = %done.id, %event_type, duplicate = done.stored == Stored::Duplicate, sink_ms = done.sink_latency.as_millis() as u64, "pulled event stored");
-                Outcome::Stored(done.stored, done.enforced)
+                if let Some(reason) = done.forged {
+                    tracing::warn!(id = %done.id, %reason, "an attribution token in a pulled event did not open; stored unattributed");
+                }
+                Outcome::Stored(
+                    done.stored,
+                    done.enforced,
+                    Flags {
+                        refused: done.forged.is_some(),
+                        truncated: done.truncated,
+                    },
+                )
             }
             Err(error) => {
                 tracing::warn!(%event_type, %error, "pulled event not stored or its upload not updated; VOD will deliver it again");
@@ -464,9 +476,18 @@ impl Puller {
     }
 }
 
+/// What else a stored event did: its attribution token was refused; a sink took its marker.
+struct Flags {
+    refused: bool,
+    truncated: bool,
+}
+
 enum Outcome {
-    Stored(Stored, Option<Enforced>),
-    Failed { sink_unavailable: bool },
+    /// Stored; what enforcing the limits did; what else is worth counting.
+    Stored(Stored, Option<Enforced>, Flags),
+    Failed {
+        sink_unavailable: bool,
+    },
     Rejected,
 }
 

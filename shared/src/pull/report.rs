@@ -27,6 +27,10 @@ pub struct PullReport {
     pub uploads_rejected: u64,
     /// Uploads whose limits could not be checked for want of metadata (kept).
     pub uploads_unchecked: u64,
+    /// Events whose attribution token looked like one of ours but did not open.
+    pub attribution_refused: u64,
+    /// Events too large for a sink even compressed, stored there as a marker.
+    pub truncated: u64,
 }
 
 impl PullReport {
@@ -42,6 +46,8 @@ impl PullReport {
         self.unconfirmed += other.unconfirmed;
         self.uploads_rejected += other.uploads_rejected;
         self.uploads_unchecked += other.uploads_unchecked;
+        self.attribution_refused += other.attribution_refused;
+        self.truncated += other.truncated;
     }
 
     /// The report as JSON, for the Lambda response and `vodgate pull --once`.
@@ -57,12 +63,14 @@ impl PullReport {
             "unconfirmed": self.unconfirmed,
             "uploadsRejected": self.uploads_rejected,
             "uploadsUnchecked": self.uploads_unchecked,
+            "attributionRefused": self.attribution_refused,
+            "truncated": self.truncated,
         })
     }
 
     /// The batch's counts as metrics (`EventsRejected` counts events not stored: sink failures
     /// and unparseable events, both left for VOD to deliver again); nothing for an empty batch.
-    fn metric_counts(&self) -> Option<[(&'static str, u64); 6]> {
+    fn metric_counts(&self) -> Option<[(&'static str, u64); 8]> {
         (self.pulled > 0).then_some([
             ("EventsStored", self.stored),
             ("EventDuplicates", self.duplicates),
@@ -70,6 +78,8 @@ impl PullReport {
             ("EventsUnconfirmed", self.unconfirmed),
             ("UploadsRejected", self.uploads_rejected),
             ("UploadsUnchecked", self.uploads_unchecked),
+            ("AttributionRefused", self.attribution_refused),
+            ("EventsTruncated", self.truncated),
         ])
     }
 
@@ -123,6 +133,8 @@ mod tests {
             unconfirmed: 0,
             uploads_rejected: 1,
             uploads_unchecked: 0,
+            attribution_refused: 2,
+            truncated: 0,
         };
         assert_eq!(
             report.metric_counts(),
@@ -132,7 +144,9 @@ mod tests {
                 ("EventsRejected", 2),
                 ("EventsUnconfirmed", 0),
                 ("UploadsRejected", 1),
-                ("UploadsUnchecked", 0)
+                ("UploadsUnchecked", 0),
+                ("AttributionRefused", 2),
+                ("EventsTruncated", 0)
             ])
         );
         assert_eq!(PullReport::default().metric_counts(), None);

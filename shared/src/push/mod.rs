@@ -36,7 +36,7 @@ use crate::vod::api::{ApiCredentials, VodApiError};
 use crate::vod::callback::{self, CallbackError, MAX_CALLBACK_BYTES};
 use crate::vod::callback_auth::{AuthMode, CallbackAuthError, CallbackKeys, CallbackVerifier};
 use crate::web::metrics::{Metric, Outcome};
-use crate::web::{ApiError, Cors};
+use crate::web::{ApiError, Cors, RequestId};
 
 /// The callback route (and `ROUTE/{token}` when a path token is configured).
 pub const ROUTE: &str = "/v1/vod/events";
@@ -227,6 +227,18 @@ async fn ingest(
         IngestError::Vod(error) => EventsError::Vod(error),
     })?;
     record_enforced(ingested.enforced);
+    if ingested.truncated {
+        crate::web::metrics::record_counts("events", &[("EventsTruncated", 1)]);
+    }
+    if let Some(reason) = ingested.forged {
+        let request_id = parts.extensions.get::<RequestId>().map(|id| id.0.as_str());
+        tracing::warn!(
+            request_id,
+            %reason,
+            "an attribution token in the callback did not open; stored unattributed"
+        );
+        crate::web::metrics::record_counts("events", &[("AttributionRefused", 1)]);
+    }
     Ok((
         StoredEvent {
             id: ingested.id,

@@ -21,6 +21,10 @@ use crate::ingest::{SinkLatency, StoredEvent};
 /// The response header carrying the request id.
 pub(crate) const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
+/// The request's id, left in request extensions for a handler that logs a line of its own.
+#[derive(Debug, Clone)]
+pub(crate) struct RequestId(pub(crate) String);
+
 /// The authenticated caller's `sub`, left in response extensions for the request log line.
 #[derive(Debug, Clone)]
 pub(crate) struct CallerSub(pub(crate) String);
@@ -69,11 +73,12 @@ pub fn finish(router: Router, cors: &Cors, classify: Classify) -> Router {
 
 async fn request_context(
     State(classify): State<Classify>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
     let started = Instant::now();
     let id = lambda_request_id(&request).unwrap_or_else(random_request_id);
+    request.extensions_mut().insert(RequestId(id.clone()));
     let method = request.method().clone();
     let route = request
         .extensions()

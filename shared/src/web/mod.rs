@@ -24,5 +24,5 @@ pub use cors::Cors;
 pub use response::ApiError;
 
 pub(crate) use body::{BodyTimeout, read_body, refuse_duplicate_keys};
-pub(crate) use context::{CallerSub, REQUEST_ID_HEADER, method_not_allowed};
+pub(crate) use context::{CallerSub, REQUEST_ID_HEADER, RequestId, method_not_allowed};
 pub(crate) use response::{ErrorReason, created, ok, ok_empty};

@@ -565,3 +565,30 @@ fn a_rejection_has_one_envelope_per_upload_that_matches_the_schema() {
     let errors = schema_errors(&schema, &json, "");
     assert!(errors.is_empty(), "{errors:?}");
 }
+
+#[test]
+fn a_truncated_marker_keeps_every_member_but_the_event_and_matches_the_schema() {
+    let schema: Value = serde_json::from_str(SCHEMA).expect("schema is JSON");
+    let callback = parsed(fixture("new_file_upload"));
+    let uploader = Uploader {
+        sub: "alice".into(),
+        upload_id: "3VyyNri9Z7UR88ByPfjFyg".into(),
+        meta: None,
+    };
+    let envelope = Envelope::build(
+        callback,
+        Some((uploader, AttributedBy::Context)),
+        datetime!(2026-11-28 16:41:00 UTC),
+    );
+    let full: Value = serde_json::from_str(&envelope.to_json()).unwrap();
+    let marker: Value = serde_json::from_str(&envelope.truncated_marker()).unwrap();
+    let errors = schema_errors(&schema, &marker, "");
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(marker["event"], Value::Null);
+    assert_eq!(marker["truncated"], true);
+    for (key, value) in full.as_object().unwrap() {
+        if key != "event" {
+            assert_eq!(&marker[key], value, "{key}");
+        }
+    }
+}

@@ -9,6 +9,7 @@
 //! deduplicate on anyway.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures_util::future::join_all;
@@ -23,6 +24,14 @@ use crate::platform::keys::{Keys, SecretsManager, StartError};
 
 /// `WEBHOOK_TIMEOUT_SECONDS`: how long a receiver has to answer (1–30, default 5).
 const DEFAULT_WEBHOOK_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What [`Sinks::store`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Written {
+    pub stored: Stored,
+    /// A sink took the compact marker instead of the envelope.
+    pub truncated: bool,
+}
 
 /// The configured sinks (at least one), in `EVENT_SINK` order. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -109,11 +118,26 @@ impl Sinks {
     /// Stores `record` in every sink at once. `Ok` only when every sink took it: `New` when any
     /// took it as new, `Duplicate` when all already had it. Otherwise the first failure that is
     /// worth a retry ([`SinkError::Unavailable`]), else the first one.
-    pub async fn store(&self, record: Record<'_>) -> Result<Stored, SinkError> {
-        if let [sink] = &self.0[..] {
-            return sink.store(record).await;
-        }
-        let results = join_all(self.0.iter().map(|sink| sink.store(record.clone()))).await;
+    ///
+    /// A sink that cannot hold the envelope even compressed ([`SinkError::TooLarge`]) gets
+    /// `marker()` instead, a compact envelope under the same id: an event refused for its size alone
+    /// would otherwise come back from VOD for days. [`Written::truncated`] says it happened.
+    pub async fn store(
+        &self,
+        record: Record<'_>,
+        marker: &(dyn Fn() -> String + Sync),
+    ) -> Result<Written, SinkError> {
+        let truncated = AtomicBool::new(false);
+        let results = if let [sink] = &self.0[..] {
+            vec![store_one(sink, record, marker, &truncated).await]
+        } else {
+            join_all(
+                self.0
+                    .iter()
+                    .map(|sink| store_one(sink, record.clone(), marker, &truncated)),
+            )
+            .await
+        };
         let mut stored = Stored::Duplicate;
         let mut failure: Option<SinkError> = None;
         for result in results {
@@ -135,7 +159,10 @@ impl Sinks {
         }
         match failure {
             Some(error) => Err(error),
-            None => Ok(stored),
+            None => Ok(Written {
+                stored,
+                truncated: truncated.into_inner(),
+            }),
         }
     }
 
@@ -143,6 +170,28 @@ impl Sinks {
     pub fn describe(&self) -> String {
         let described: Vec<String> = self.0.iter().map(Sink::describe).collect();
         described.join(",")
+    }
+}
+
+/// Stores `record` in `sink`, or `marker` under its attributes when the envelope is too large
+/// for it (noted in `truncated`).
+async fn store_one(
+    sink: &Sink,
+    record: Record<'_>,
+    marker: &(dyn Fn() -> String + Sync),
+    truncated: &AtomicBool,
+) -> Result<Stored, SinkError> {
+    let template = record.without_envelope();
+    match sink.store(record).await {
+        Err(SinkError::TooLarge(_)) => {
+            truncated.store(true, Ordering::Relaxed);
+            sink.store(Record {
+                envelope_json: marker(),
+                ..template
+            })
+            .await
+        }
+        other => other,
     }
 }
 
