@@ -146,6 +146,9 @@ $("status-once").addEventListener("click", async () => {
   }
 });
 
+// The secretId a vodgate dev server signs with when it has no real VOD key pair.
+const DEV_PLACEHOLDER_SECRET_ID = "AKIDvodgateDevPlaceholder";
+
 // Show what a signature says, without uploading: base64(HMAC-SHA1 (20 bytes) ‖ plaintext).
 $("sign-only").addEventListener("click", async () => {
   try {
@@ -160,6 +163,10 @@ $("sign-only").addEventListener("click", async () => {
       return isTime ? `${pair}   (${new Date(value * 1000).toISOString()})` : pair;
     }).join("\n");
     log("signature decoded above");
+    if (plaintext.includes(`secretId=${DEV_PLACEHOLDER_SECRET_ID}`)) {
+      log(`warning: secretId is the dev placeholder (${DEV_PLACEHOLDER_SECRET_ID}): VOD refuses ` +
+        "this signature; start vodgate with VOD_SECRET_ID and VOD_SECRET_KEY to upload for real");
+    }
   } catch (err) {
     $("plaintext").textContent = "";
     log(`getSignature failed: ${err.message}`);
