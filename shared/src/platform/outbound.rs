@@ -47,9 +47,41 @@ pub(crate) fn client() -> reqwest::ClientBuilder {
     }
 }
 
+/// Whether `url` points at this machine (`localhost` or a loopback address): the one case in
+/// which an outbound destination (the JWKS, the VOD API, a webhook) may be plain `http`, for
+/// tests and local fakes.
+pub(crate) fn is_loopback(url: &reqwest::Url) -> bool {
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn loopback_destinations() {
+        for (url, loopback) in [
+            ("http://localhost:9/x", true),
+            ("http://127.0.0.1/", true),
+            ("http://[::1]:80/", true),
+            ("http://10.0.0.1/", false),
+            ("https://localhost.example/", false),
+        ] {
+            assert_eq!(
+                is_loopback(&reqwest::Url::parse(url).unwrap()),
+                loopback,
+                "{url}"
+            );
+        }
+    }
 
     #[test]
     fn only_a_proxy_url_is_accepted() {

@@ -58,21 +58,9 @@ pub(super) fn parse_jwks_url(raw: &str) -> Result<reqwest::Url, JwtSettingsError
     }
     match url.scheme() {
         "https" if url.host_str().is_some() => Ok(url),
-        "http" if is_loopback(&url) => Ok(url),
+        "http" if crate::platform::outbound::is_loopback(&url) => Ok(url),
         _ => Err(JwtSettingsError::JwksUrlNotHttps),
     }
-}
-
-fn is_loopback(url: &reqwest::Url) -> bool {
-    let Some(host) = url.host_str() else {
-        return false;
-    };
-    if host.eq_ignore_ascii_case("localhost") {
-        return true;
-    }
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host.parse::<std::net::IpAddr>()
-        .is_ok_and(|ip| ip.is_loopback())
 }
 
 impl JwtSettingsError {

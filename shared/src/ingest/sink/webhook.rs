@@ -206,16 +206,10 @@ impl WebhookSink {
 /// An absolute `https` URL, or `http` to a loopback host.
 fn parse_url(raw: &str) -> Result<reqwest::Url, String> {
     let url = reqwest::Url::parse(raw.trim()).map_err(|e| format!("not a URL ({e})"))?;
-    let host = url.host_str().ok_or("the URL has no host")?;
-    let loopback = host.eq_ignore_ascii_case("localhost")
-        || host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
+    url.host_str().ok_or("the URL has no host")?;
     match url.scheme() {
         "https" => Ok(url),
-        "http" if loopback => Ok(url),
+        "http" if crate::platform::outbound::is_loopback(&url) => Ok(url),
         _ => Err("must be https (http only to a loopback host)".into()),
     }
 }

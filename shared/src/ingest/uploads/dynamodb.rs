@@ -226,13 +226,7 @@ fn number(item: &Item, name: &str) -> Option<u64> {
 }
 
 fn decode(item: &Item) -> Result<UploadRecord, UploadsError> {
-    let json = text(item, "record").unwrap_or_default();
-    serde_json::from_str(&json).map_err(|e| {
-        UploadsError::unavailable(
-            Unavailable::Failed,
-            format!("unreadable upload record: {e}"),
-        )
-    })
+    super::decode(&text(item, "record").unwrap_or_default())
 }
 
 fn dynamodb_error<E, R>(error: aws_sdk_dynamodb::error::SdkError<E, R>) -> UploadsError

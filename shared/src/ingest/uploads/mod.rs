@@ -272,6 +272,16 @@ fn is_table_name(target: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
 }
 
+/// A record (or file link) read back from a store's JSON text.
+fn decode<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, UploadsError> {
+    serde_json::from_str(json).map_err(|e| {
+        UploadsError::unavailable(
+            Unavailable::Failed,
+            format!("unreadable upload record: {e}"),
+        )
+    })
+}
+
 /// The wait before attempt `attempt` (1-based) of a write that lost a race: a few milliseconds,
 /// growing, with jitter so two racing writers do not collide again in step. On tokio's clock.
 async fn backoff(attempt: u32) {

@@ -11,7 +11,7 @@
 //! therefore run one after the other and lose neither; the empty row is never seen by a reader,
 //! as it only exists inside the transaction that fills it.
 
-use super::{Unavailable, Update, UploadRecord, UploadRef, UploadsError};
+use super::{Unavailable, Update, UploadRecord, UploadRef, UploadsError, decode};
 use crate::ingest::postgres::{Postgres, Session};
 
 /// Uploads in a PostgreSQL database.
@@ -183,14 +183,5 @@ fn encode<T: serde::Serialize>(value: &T) -> Result<String, Failure> {
             Unavailable::Failed,
             format!("record JSON: {e}"),
         ))
-    })
-}
-
-fn decode<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, UploadsError> {
-    serde_json::from_str(json).map_err(|e| {
-        UploadsError::unavailable(
-            Unavailable::Failed,
-            format!("unreadable upload record: {e}"),
-        )
     })
 }

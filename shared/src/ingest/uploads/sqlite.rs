@@ -16,7 +16,9 @@ use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
 
-use super::{MAX_ATTEMPTS, Unavailable, Update, UploadRecord, UploadRef, UploadsError, backoff};
+use super::{
+    MAX_ATTEMPTS, Unavailable, Update, UploadRecord, UploadRef, UploadsError, backoff, decode,
+};
 
 /// How long a transaction waits for another connection's lock before trying again.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(2);
@@ -242,15 +244,6 @@ fn read(connection: &Connection, upload_id: &str) -> Result<Option<UploadRecord>
         })
         .map_err(unavailable)?;
     json.as_deref().map(decode).transpose()
-}
-
-fn decode(json: &str) -> Result<UploadRecord, UploadsError> {
-    serde_json::from_str(json).map_err(|e| {
-        UploadsError::unavailable(
-            Unavailable::Failed,
-            format!("unreadable upload record: {e}"),
-        )
-    })
 }
 
 /// The connection, even if a thread panicked while holding it: every change is a transaction,

@@ -107,15 +107,9 @@ impl Endpoint {
             return Err("must not contain credentials".into());
         }
         let host = url.host_str().ok_or("must have a host")?.to_owned();
-        let loopback = host.eq_ignore_ascii_case("localhost")
-            || host
-                .trim_start_matches('[')
-                .trim_end_matches(']')
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback());
         match url.scheme() {
             "https" => {}
-            "http" if loopback => {}
+            "http" if crate::platform::outbound::is_loopback(&url) => {}
             _ => return Err("must be https (http only for a loopback host)".into()),
         }
         let host = match url.port() {
