@@ -17,6 +17,6 @@ mod vod_api;
 
 pub(crate) use enforce::{Enforced, Enforcer};
 pub(crate) use store::{
-    IngestError, IngestKeys, SinkLatency, StoredEvent, Stores, ingest, store_timeout,
+    IngestError, IngestKeys, Ingested, SinkLatency, StoredEvent, Stores, ingest, store_timeout,
 };
 pub use vod_api::{api_credentials, vod_api};

@@ -27,7 +27,8 @@ mod config;
 use crate::ingest::sink::{SinkError, Sinks, Stored};
 use crate::ingest::uploads::{Access, UploadsError, UploadsStore};
 use crate::ingest::{
-    Enforced, Enforcer, IngestError, IngestKeys, SinkLatency, StoredEvent, Stores, store_timeout,
+    Enforced, Enforcer, IngestError, IngestKeys, Ingested, SinkLatency, StoredEvent, Stores,
+    store_timeout,
 };
 use crate::platform::config::{ConfigError, Env};
 use crate::platform::keys::{KeySet, Keys, SecretsManager, StartError};
@@ -226,10 +227,6 @@ async fn ingest(
         IngestError::Uploads(error) => EventsError::Uploads(error),
         IngestError::Vod(error) => EventsError::Vod(error),
     })?;
-    record_enforced(ingested.enforced);
-    if ingested.truncated {
-        crate::web::metrics::record_counts("events", &[("EventsTruncated", 1)]);
-    }
     if let Some(reason) = ingested.forged {
         let request_id = parts.extensions.get::<RequestId>().map(|id| id.0.as_str());
         tracing::warn!(
@@ -237,8 +234,8 @@ async fn ingest(
             %reason,
             "an attribution token in the callback did not open; stored unattributed"
         );
-        crate::web::metrics::record_counts("events", &[("AttributionRefused", 1)]);
     }
+    record_counts(&ingested);
     Ok((
         StoredEvent {
             id: ingested.id,
@@ -286,15 +283,28 @@ pub(crate) enum EventsError {
     Http(ApiError),
 }
 
-/// Counts what enforcing the limits did (`UploadsRejected`, `UploadsUnchecked`): one line per
-/// event that did something.
-fn record_enforced(enforced: Option<Enforced>) {
-    let name = match enforced {
-        Some(Enforced::Rejected(_)) => "UploadsRejected",
-        Some(Enforced::Unchecked) => "UploadsUnchecked",
-        None => return,
-    };
-    crate::web::metrics::record_counts("events", &[(name, 1)]);
+/// Counts what the store path did besides storing (`UploadsRejected`, `UploadsUnchecked`,
+/// `AttributionRefused`, `EventsTruncated`): one line for an event that did any of it.
+fn record_counts(ingested: &Ingested) {
+    let counts: Vec<(&str, u64)> = [
+        (
+            "UploadsRejected",
+            matches!(ingested.enforced, Some(Enforced::Rejected(_))),
+        ),
+        (
+            "UploadsUnchecked",
+            ingested.enforced == Some(Enforced::Unchecked),
+        ),
+        ("AttributionRefused", ingested.forged.is_some()),
+        ("EventsTruncated", ingested.truncated),
+    ]
+    .into_iter()
+    .filter(|(_, happened)| *happened)
+    .map(|(name, _)| (name, 1))
+    .collect();
+    if !counts.is_empty() {
+        crate::web::metrics::record_counts("events", &counts);
+    }
 }
 
 impl IntoResponse for EventsError {
