@@ -245,7 +245,7 @@ impl Postgres {
                 Unavailable::Unreachable
             }
             Some(_) => Unavailable::Failed,
-            None if error.is_closed() => Unavailable::Unreachable,
+            // No SQLSTATE: the connection, not the server, failed (refused, closed, TLS).
             None => Unavailable::Unreachable,
         };
         (kind, format!("PostgreSQL {}: {error}", self.0.described))
