@@ -355,9 +355,7 @@ impl<'a> SinkSpec<'a> {
                 table: target,
                 retention_days,
             }),
-            "dynamodb" => Err(invalid(
-                "expected dynamodb:<table name> (3-255 of A-Z a-z 0-9 _ . -, or a table ARN)",
-            )),
+            "dynamodb" => Err(invalid(TABLE_FORM)),
             _ => Err(invalid(&format!("expected {SINK_FORMS}"))),
         }
     }
@@ -372,8 +370,13 @@ fn is_queue_url(target: &str) -> bool {
     })
 }
 
-/// A DynamoDB table name, or a table ARN (which the data plane also accepts).
-fn is_table_name(target: &str) -> bool {
+/// What a DynamoDB table target must look like, for messages.
+pub(crate) const TABLE_FORM: &str =
+    "expected dynamodb:<table name> (3-255 of A-Z a-z 0-9 _ . -, or a table ARN)";
+
+/// A DynamoDB table name, or a table ARN (which the data plane also accepts): for the events
+/// table and the uploads table alike.
+pub(crate) fn is_table_name(target: &str) -> bool {
     if target.starts_with("arn:") {
         return target.len() <= 1024 && target.contains(":table/");
     }

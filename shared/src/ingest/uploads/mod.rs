@@ -34,7 +34,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use super::sink::Unavailable;
+use super::sink::{TABLE_FORM, Unavailable, is_table_name};
 use crate::ingest::postgres::Postgres;
 use crate::platform::config::{ConfigError, Env};
 use crate::platform::keys::StartError;
@@ -152,10 +152,7 @@ impl UploadsStore {
                 ))))
             }
             "sqlite" => Err(invalid("expected sqlite:<path>").into()),
-            "dynamodb" => Err(invalid(
-                "expected dynamodb:<table name> (3-255 of A-Z a-z 0-9 _ . -, or a table ARN)",
-            )
-            .into()),
+            "dynamodb" => Err(invalid(TABLE_FORM).into()),
             _ => Err(invalid(&format!("expected {STORE_FORMS}")).into()),
         }
     }
@@ -259,17 +256,6 @@ fn decode_cursor(cursor: &str) -> Result<String, UploadsError> {
         Some((at, id)) if at.len() == 20 && at.ends_with('Z') && !id.is_empty() => Ok(key),
         _ => Err(UploadsError::BadCursor),
     }
-}
-
-/// A DynamoDB table name, or a table ARN.
-fn is_table_name(target: &str) -> bool {
-    if target.starts_with("arn:") {
-        return target.len() <= 1024 && target.contains(":table/");
-    }
-    (3..=255).contains(&target.len())
-        && target
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
 }
 
 /// A record (or file link) read back from a store's JSON text.
