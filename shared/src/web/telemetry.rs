@@ -17,8 +17,10 @@
 
 use std::sync::OnceLock;
 
-use tracing_subscriber::EnvFilter;
-use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::layer::{Layer, SubscriberExt};
+use tracing_subscriber::registry::Registry;
+use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::platform::config::{ConfigError, Env};
 
@@ -45,31 +47,33 @@ pub fn init(env: &Env) {
     if let Err(error) = crate::platform::outbound::init(env) {
         let _ = INVALID_SETTING.set(error);
     }
-    let filter = filter(requested);
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
     let json = in_lambda
         && env
             .get("AWS_LAMBDA_LOG_FORMAT")
             .is_some_and(|f| f.eq_ignore_ascii_case("json"));
-    let result = match (in_lambda, json) {
-        (true, true) => builder
+    let lines = tracing_subscriber::fmt::layer();
+    let lines: Box<dyn Layer<Registry> + Send + Sync> = match (in_lambda, json) {
+        (true, true) => lines
             .json()
             .with_current_span(false)
             .without_time()
             .with_writer(std::io::stdout)
-            .try_init(),
-        (true, false) => builder
+            .boxed(),
+        (true, false) => lines
             .with_target(false)
             .without_time()
             .with_ansi(false)
             .with_writer(std::io::stdout)
-            .try_init(),
-        (false, _) => builder
+            .boxed(),
+        (false, _) => lines
             .with_target(false)
             .with_ansi(false)
             .with_writer(std::io::stderr)
-            .try_init(),
+            .boxed(),
     };
+    let result = tracing_subscriber::registry()
+        .with(lines.with_filter(filter(requested)))
+        .try_init();
     // Already installed (tests call `init` more than once): the first subscriber stays.
     drop(result);
 }
@@ -99,15 +103,11 @@ fn level(env: &Env, in_lambda: bool) -> Result<LevelFilter, ConfigError> {
 }
 
 /// `requested` for our targets; at most `info` for everything else.
-fn filter(requested: LevelFilter) -> EnvFilter {
+fn filter(requested: LevelFilter) -> Targets {
     let dependencies = requested.min(LevelFilter::INFO);
-    OWN_TARGETS.iter().fold(
-        EnvFilter::default().add_directive(dependencies.into()),
-        |filter, target| match format!("{target}={requested}").parse() {
-            Ok(directive) => filter.add_directive(directive),
-            Err(_) => filter,
-        },
-    )
+    Targets::new()
+        .with_default(dependencies)
+        .with_targets(OWN_TARGETS.map(|target| (target, requested)))
 }
 
 #[cfg(test)]
@@ -137,10 +137,15 @@ mod tests {
 
     #[test]
     fn dependencies_never_go_below_info() {
-        let shown = filter(LevelFilter::TRACE).to_string();
-        assert!(shown.contains("vodgate=trace"), "{shown}");
-        assert!(!shown.split(',').any(|d| d == "trace"), "{shown}");
-        let quiet = filter(LevelFilter::WARN).to_string();
-        assert!(quiet.split(',').any(|d| d == "warn"), "{quiet}");
+        use tracing::Level;
+        let loud = filter(LevelFilter::TRACE);
+        assert!(loud.would_enable("vodgate::ingest::store", &Level::TRACE));
+        assert!(loud.would_enable("events", &Level::TRACE));
+        assert!(!loud.would_enable("hyper::proto", &Level::DEBUG));
+        assert!(loud.would_enable("hyper::proto", &Level::INFO));
+        let quiet = filter(LevelFilter::WARN);
+        assert!(!quiet.would_enable("aws_config", &Level::INFO));
+        assert!(!quiet.would_enable("vodgate", &Level::INFO));
+        assert!(quiet.would_enable("vodgate", &Level::WARN));
     }
 }
