@@ -6,7 +6,8 @@
 //! reads and writes rows. It runs the very DDL the function would (idempotent, under the same
 //! advisory lock), so running it again, or alongside a starting function, is harmless.
 
-use vodgate::ingest::postgres::{Postgres, is_url};
+use vodgate::ingest::is_postgres_url;
+use vodgate::ingest::postgres::Postgres;
 use vodgate::platform::config::Env;
 use vodgate::web::serve::BoxError;
 
@@ -27,7 +28,7 @@ pub struct Args {
 }
 
 fn postgres_url(raw: &str) -> Result<String, String> {
-    if is_url(raw) {
+    if is_postgres_url(raw) {
         Ok(raw.to_owned())
     } else {
         Err("expected a postgres:// or postgresql:// URL".to_owned())

@@ -98,12 +98,6 @@ impl DatabasePassword {
     }
 }
 
-/// Whether `raw` is a PostgreSQL URL (`postgres://` or `postgresql://`).
-pub fn is_url(raw: &str) -> bool {
-    let lower = raw.trim_start().to_ascii_lowercase();
-    lower.starts_with("postgres://") || lower.starts_with("postgresql://")
-}
-
 impl Postgres {
     /// [`Postgres::parse`] with `DATABASE_PASSWORD` from the environment or the
     /// `VODGATE_SECRET_ARN` secret, for a URL without a password.
@@ -385,7 +379,6 @@ mod tests {
         .unwrap_err();
         assert_eq!(err.var, "UPLOADS_STORE");
         assert!(err.to_string().contains("sslrootcert"), "{err}");
-        assert!(is_url(" PostgreSQL://x/y") && !is_url("sqlite:/x"));
     }
 
     #[test]

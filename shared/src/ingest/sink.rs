@@ -29,8 +29,10 @@
 //! caller; the envelope contract lives in `crate::ingest::envelope`, and nothing here depends on it.
 
 mod dynamodb;
+#[cfg(feature = "postgres")]
 mod postgres;
 mod set;
+#[cfg(feature = "sqlite")]
 mod sqlite;
 mod sqs;
 mod webhook;
@@ -46,8 +48,10 @@ use aws_sdk_sqs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use crate::platform::config::{ConfigError, Env};
 
 pub use dynamodb::DynamoDbSink;
+#[cfg(feature = "postgres")]
 pub use postgres::PostgresSink;
 pub use set::{Sinks, Written};
+#[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteSink, StoredEvent};
 pub use sqs::SqsSink;
 pub use webhook::{WebhookSecrets, WebhookSink};
@@ -233,6 +237,7 @@ where
 #[derive(Debug, Clone)]
 pub enum Sink {
     /// A local SQLite file: the embedded default.
+    #[cfg(feature = "sqlite")]
     Sqlite(SqliteSink),
     /// An SQS queue, standard or FIFO.
     Sqs(SqsSink),
@@ -241,6 +246,7 @@ pub enum Sink {
     /// An HTTPS endpoint of the app's, Standard Webhooks signed.
     Webhook(WebhookSink),
     /// The `vodgate_events` table of a PostgreSQL database, keyed by `id`.
+    #[cfg(feature = "postgres")]
     Postgres(PostgresSink),
 }
 
@@ -252,12 +258,14 @@ impl Sink {
     /// deduplicated message).
     pub async fn store(&self, record: Record<'_>) -> Result<Stored, SinkError> {
         match self {
+            #[cfg(feature = "sqlite")]
             Self::Sqlite(sink) => sink.store(record).await,
             Self::Sqs(sink) => sink.store(record).await,
             Self::DynamoDb(sink) => sink.store(record).await,
             Self::Webhook(sink) => sink.store(record).await,
             // Boxed: the driver's futures are deep enough to overflow the layout of the binaries'
             // main futures.
+            #[cfg(feature = "postgres")]
             Self::Postgres(sink) => Box::pin(sink.store(record)).await,
         }
     }
@@ -266,15 +274,18 @@ impl Sink {
     /// `webhook:<origin>/…`. Holds no secrets.
     pub fn describe(&self) -> String {
         match self {
+            #[cfg(feature = "sqlite")]
             Self::Sqlite(sink) => format!("sqlite:{}", sink.path().display()),
             Self::Sqs(sink) => format!("sqs:{}", sink.queue_url()),
             Self::DynamoDb(sink) => format!("dynamodb:{}", sink.table()),
             Self::Webhook(sink) => format!("webhook:{}", sink.describe_url()),
+            #[cfg(feature = "postgres")]
             Self::Postgres(sink) => sink.describe().to_owned(),
         }
     }
 }
 
+#[cfg(feature = "sqlite")]
 impl From<SqliteSink> for Sink {
     fn from(sink: SqliteSink) -> Self {
         Self::Sqlite(sink)
@@ -335,7 +346,7 @@ impl<'a> SinkSpec<'a> {
 
     /// One entry. The message quotes the entry only for kinds whose target holds no secret.
     fn parse(raw: &'a str, retention_days: u32) -> Result<Self, ConfigError> {
-        if crate::ingest::postgres::is_url(raw) {
+        if crate::ingest::is_postgres_url(raw) {
             return Ok(Self::Postgres(raw));
         }
         let invalid = |why: &str| ConfigError::invalid(SINK_VAR, format!("{why}, got {raw:?}"));

@@ -396,7 +396,8 @@ fn attribute(
     (None, failed)
 }
 
-#[cfg(test)]
+/// The tests hold a SQLite write lock to make a sink hang.
+#[cfg(all(test, feature = "sqlite"))]
 mod tests {
     use time::macros::datetime;
 

@@ -14,10 +14,15 @@ use std::time::Duration;
 
 use futures_util::future::join_all;
 
+#[cfg(feature = "postgres")]
+use super::PostgresSink;
+#[cfg(feature = "sqlite")]
+use super::SqliteSink;
 use super::{
-    DynamoDbSink, PostgresSink, Record, SINK_VAR, Sink, SinkError, SinkSpec, SqliteSink, SqsSink,
-    Stored, WebhookSecrets, WebhookSink, webhook,
+    DynamoDbSink, Record, SINK_VAR, Sink, SinkError, SinkSpec, SqsSink, Stored, WebhookSecrets,
+    WebhookSink, webhook,
 };
+#[cfg(feature = "postgres")]
 use crate::ingest::postgres::Postgres;
 use crate::platform::config::{ConfigError, Env};
 use crate::platform::keys::{Keys, SecretsManager, StartError};
@@ -63,11 +68,16 @@ impl Sinks {
         let mut sinks = Vec::with_capacity(specs.len());
         for spec in specs {
             sinks.push(match spec {
+                #[cfg(feature = "sqlite")]
                 SinkSpec::Sqlite(path) => SqliteSink::open(std::path::Path::new(path))
                     .map(Sink::Sqlite)
                     .map_err(|e| {
                         ConfigError::invalid(SINK_VAR, format!("cannot open {path:?}: {e}"))
                     })?,
+                #[cfg(not(feature = "sqlite"))]
+                SinkSpec::Sqlite(_) => {
+                    return Err(crate::ingest::not_built(SINK_VAR, "SQLite", "sqlite").into());
+                }
                 SinkSpec::Sqs(queue_url) => {
                     let sdk = crate::platform::aws::sdk_config().await;
                     Sink::Sqs(SqsSink::new(
@@ -86,9 +96,14 @@ impl Sinks {
                         retention_days,
                     ))
                 }
+                #[cfg(feature = "postgres")]
                 SinkSpec::Postgres(url) => Sink::Postgres(PostgresSink::new(
                     Postgres::from_env(env, SINK_VAR, url, true).await?,
                 )),
+                #[cfg(not(feature = "postgres"))]
+                SinkSpec::Postgres(_) => {
+                    return Err(crate::ingest::not_built(SINK_VAR, "PostgreSQL", "postgres").into());
+                }
                 SinkSpec::Webhook(url) => {
                     let secrets = secrets.clone().ok_or_else(|| {
                         ConfigError::missing(webhook::SECRET_VAR, "a webhook sink signs with it")
@@ -108,6 +123,7 @@ impl Sinks {
     }
 
     /// The SQLite sink among them, if any (the dev tool reads events from it).
+    #[cfg(feature = "sqlite")]
     pub fn sqlite(&self) -> Option<&SqliteSink> {
         self.0.iter().find_map(|sink| match sink {
             Sink::Sqlite(sink) => Some(sink),
@@ -201,6 +217,7 @@ impl From<Sink> for Sinks {
     }
 }
 
+#[cfg(feature = "sqlite")]
 impl From<SqliteSink> for Sinks {
     fn from(sink: SqliteSink) -> Self {
         Sink::from(sink).into()
@@ -224,8 +241,9 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "sqlite")]
     #[tokio::test]
-    async fn from_env_builds_each_kind_without_network() {
+    async fn a_sqlite_sink_is_created_at_start() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("nested/events.sqlite");
         let env = Env::from_pairs([("EVENT_SINK", format!("sqlite:{}", path.display()))]);
@@ -233,7 +251,26 @@ mod tests {
         assert!(sinks.sqlite().is_some());
         assert_eq!(sinks.describe(), format!("sqlite:{}", path.display()));
         assert!(path.exists());
+    }
 
+    /// The Lambda build leaves SQLite and PostgreSQL out, and says so by name.
+    #[cfg(not(all(feature = "sqlite", feature = "postgres")))]
+    #[tokio::test]
+    async fn sinks_left_out_of_this_build_are_refused_by_name() {
+        for (entry, what) in crate::ingest::stores_left_out() {
+            let env = Env::from_pairs([("EVENT_SINK", format!("dynamodb:vod-events,{entry}"))]);
+            let err = config_error(Sinks::from_env(&env).await.unwrap_err());
+            assert_eq!(err.var, "EVENT_SINK", "{err}");
+            assert!(
+                err.to_string().contains(&format!("no {what} support")),
+                "{err}"
+            );
+            assert!(err.to_string().contains("--features"), "{err}");
+        }
+    }
+
+    #[tokio::test]
+    async fn from_env_builds_each_kind_without_network() {
         // Unroutable endpoints: building the clients must not touch them.
         let url = "http://192.0.2.1:9/000000000000/events";
         let env = Env::from_pairs([
@@ -251,6 +288,7 @@ mod tests {
             sinks.describe(),
             format!("sqs:{url},dynamodb:vod-events,webhook:https://192.0.2.1/…")
         );
+        #[cfg(feature = "sqlite")]
         assert!(sinks.sqlite().is_none());
     }
 

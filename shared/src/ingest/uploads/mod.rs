@@ -25,8 +25,10 @@
 mod dynamodb;
 pub mod facts;
 pub mod limits;
+#[cfg(feature = "postgres")]
 mod postgres;
 mod record;
+#[cfg(feature = "sqlite")]
 mod sqlite;
 
 use std::time::Duration;
@@ -35,14 +37,17 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::sink::{TABLE_FORM, Unavailable, is_table_name};
+#[cfg(feature = "postgres")]
 use crate::ingest::postgres::Postgres;
 use crate::platform::config::{ConfigError, Env};
 use crate::platform::keys::StartError;
 
 pub use dynamodb::DynamoDbUploads;
 pub use facts::{EventKind, Facts, Rejection, Status, UploadError};
+#[cfg(feature = "postgres")]
 pub use postgres::PostgresUploads;
 pub use record::{Upload, UploadRecord, UploadRef};
+#[cfg(feature = "sqlite")]
 pub use sqlite::SqliteUploads;
 
 /// The variable naming the store.
@@ -104,10 +109,12 @@ pub struct Update {
 #[derive(Debug, Clone)]
 pub enum UploadsStore {
     /// A local SQLite file (the dev tool's, shared with its events).
+    #[cfg(feature = "sqlite")]
     Sqlite(SqliteUploads),
     /// A DynamoDB table (the layout is in [`DynamoDbUploads`]).
     DynamoDb(DynamoDbUploads),
-    /// The `vodgate_uploads` table of a PostgreSQL database ([`PostgresUploads`]).
+    /// The `vodgate_uploads` table of a PostgreSQL database (`PostgresUploads`).
+    #[cfg(feature = "postgres")]
     Postgres(PostgresUploads),
 }
 
@@ -125,13 +132,26 @@ impl UploadsStore {
     /// From `UPLOADS_STORE`; `None` when it is unset. Opens (creating) a SQLite file, so a bad
     /// path fails start-up; builds the DynamoDB client, or parses the PostgreSQL URL (its
     /// password may come as `DATABASE_PASSWORD`), without a network call.
+    #[cfg_attr(
+        not(feature = "postgres"),
+        expect(
+            unused_variables,
+            reason = "only PostgreSQL tables are created by a store"
+        )
+    )]
     pub async fn from_env(env: &Env, access: Access) -> Result<Option<Self>, StartError> {
         let Some(raw) = env.non_empty(STORE_VAR) else {
             return Ok(None);
         };
-        if crate::ingest::postgres::is_url(raw) {
-            let db = Postgres::from_env(env, STORE_VAR, raw, access == Access::ReadWrite).await?;
-            return Ok(Some(Self::Postgres(PostgresUploads::new(db))));
+        if crate::ingest::is_postgres_url(raw) {
+            #[cfg(feature = "postgres")]
+            {
+                let db =
+                    Postgres::from_env(env, STORE_VAR, raw, access == Access::ReadWrite).await?;
+                return Ok(Some(Self::Postgres(PostgresUploads::new(db))));
+            }
+            #[cfg(not(feature = "postgres"))]
+            return Err(crate::ingest::not_built(STORE_VAR, "PostgreSQL", "postgres").into());
         }
         let invalid = |why: &str| ConfigError::invalid(STORE_VAR, format!("{why}, got {raw:?}"));
         let (kind, target) = raw
@@ -139,6 +159,7 @@ impl UploadsStore {
             .ok_or_else(|| invalid(&format!("expected {STORE_FORMS}")))?;
         let target = target.trim();
         match kind.trim() {
+            #[cfg(feature = "sqlite")]
             "sqlite" if !target.is_empty() => SqliteUploads::open(std::path::Path::new(target))
                 .map(|store| Some(Self::Sqlite(store)))
                 .map_err(|e| {
@@ -151,6 +172,10 @@ impl UploadsStore {
                     target.to_owned(),
                 ))))
             }
+            #[cfg(not(feature = "sqlite"))]
+            "sqlite" if !target.is_empty() => {
+                Err(crate::ingest::not_built(STORE_VAR, "SQLite", "sqlite").into())
+            }
             "sqlite" => Err(invalid("expected sqlite:<path>").into()),
             "dynamodb" => Err(invalid(TABLE_FORM).into()),
             _ => Err(invalid(&format!("expected {STORE_FORMS}")).into()),
@@ -160,8 +185,10 @@ impl UploadsStore {
     /// The store in `UPLOADS_STORE` form, for logs.
     pub fn describe(&self) -> String {
         match self {
+            #[cfg(feature = "sqlite")]
             Self::Sqlite(store) => format!("sqlite:{}", store.path().display()),
             Self::DynamoDb(store) => format!("dynamodb:{}", store.table()),
+            #[cfg(feature = "postgres")]
             Self::Postgres(store) => store.describe().to_owned(),
         }
     }
@@ -175,8 +202,10 @@ impl UploadsStore {
     ) -> Result<Vec<(String, UploadRef)>, UploadsError> {
         let file_ids = &file_ids[..file_ids.len().min(MAX_FILES_PER_EVENT)];
         match self {
+            #[cfg(feature = "sqlite")]
             Self::Sqlite(store) => store.find_files(file_ids).await,
             Self::DynamoDb(store) => store.find_files(file_ids).await,
+            #[cfg(feature = "postgres")]
             Self::Postgres(store) => Box::pin(store.find_files(file_ids)).await,
         }
     }
@@ -185,8 +214,10 @@ impl UploadsStore {
     /// file it links, retrying a write that lost a race. Idempotent.
     pub async fn apply(&self, update: &Update, at: i64) -> Result<(), UploadsError> {
         match self {
+            #[cfg(feature = "sqlite")]
             Self::Sqlite(store) => store.apply(update, at).await,
             Self::DynamoDb(store) => store.apply(update, at).await,
+            #[cfg(feature = "postgres")]
             Self::Postgres(store) => Box::pin(store.apply(update, at)).await,
         }
     }
@@ -194,8 +225,10 @@ impl UploadsStore {
     /// The record of `upload_id`, if any event was attributed to it.
     pub async fn get(&self, upload_id: &str) -> Result<Option<UploadRecord>, UploadsError> {
         match self {
+            #[cfg(feature = "sqlite")]
             Self::Sqlite(store) => store.get(upload_id).await,
             Self::DynamoDb(store) => store.get(upload_id).await,
+            #[cfg(feature = "postgres")]
             Self::Postgres(store) => Box::pin(store.get(upload_id)).await,
         }
     }
@@ -212,8 +245,10 @@ impl UploadsStore {
         let limit = limit.clamp(1, MAX_PAGE);
         let after = cursor.map(decode_cursor).transpose()?;
         let mut records = match self {
+            #[cfg(feature = "sqlite")]
             Self::Sqlite(store) => store.list(owner_sub, limit + 1, after).await?,
             Self::DynamoDb(store) => store.list(owner_sub, limit + 1, after).await?,
+            #[cfg(feature = "postgres")]
             Self::Postgres(store) => Box::pin(store.list(owner_sub, limit + 1, after)).await?,
         };
         let next_cursor = if records.len() > limit {
@@ -229,6 +264,7 @@ impl UploadsStore {
     }
 }
 
+#[cfg(feature = "sqlite")]
 impl From<SqliteUploads> for UploadsStore {
     fn from(store: SqliteUploads) -> Self {
         Self::Sqlite(store)
@@ -280,6 +316,35 @@ async fn backoff(attempt: u32) {
 mod tests {
     use super::*;
 
+    #[cfg(feature = "postgres")]
+    #[tokio::test]
+    async fn a_postgres_url_is_parsed_without_connecting() {
+        let env = Env::from_pairs([("UPLOADS_STORE", "postgres://app:pw@db.example/vod")]);
+        let store = UploadsStore::from_env(&env, Access::ReadOnly)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(store.describe(), "postgres://app@db.example:5432/vod");
+    }
+
+    /// The Lambda build leaves SQLite and PostgreSQL out, and says so by name.
+    #[cfg(not(all(feature = "sqlite", feature = "postgres")))]
+    #[tokio::test]
+    async fn stores_left_out_of_this_build_are_refused_by_name() {
+        for (value, what) in crate::ingest::stores_left_out() {
+            let env = Env::from_pairs([("UPLOADS_STORE", value)]);
+            let err = match UploadsStore::from_env(&env, Access::ReadWrite).await {
+                Err(StartError::Config(err)) => err,
+                other => panic!("{value}: {other:?}"),
+            };
+            assert_eq!(err.var, "UPLOADS_STORE", "{err}");
+            assert!(
+                err.to_string().contains(&format!("no {what} support")),
+                "{err}"
+            );
+        }
+    }
+
     #[tokio::test]
     async fn bad_values_name_uploads_store() {
         for value in [
@@ -298,12 +363,6 @@ mod tests {
             };
             assert_eq!(err.var, "UPLOADS_STORE", "{value}: {err}");
         }
-        let env = Env::from_pairs([("UPLOADS_STORE", "postgres://app:pw@db.example/vod")]);
-        let store = UploadsStore::from_env(&env, Access::ReadOnly)
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(store.describe(), "postgres://app@db.example:5432/vod");
         assert!(
             UploadsStore::from_env(&Env::default(), Access::ReadWrite)
                 .await
@@ -316,6 +375,11 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(store.describe(), "dynamodb:vodgate-uploads");
+    }
+
+    #[cfg(feature = "sqlite")]
+    #[tokio::test]
+    async fn a_sqlite_store_is_created_at_start() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("a/events.sqlite");
         let env = Env::from_pairs([("UPLOADS_STORE", format!("sqlite:{}", path.display()))]);
