@@ -18,9 +18,10 @@
 //! `PROCESSING` and `FINISH` at once therefore lose neither, and because the join is idempotent, a
 //! redelivered event (VOD's retry after a 503) changes nothing and writes nothing.
 //!
-//! `UPLOADS_STORE` is `dynamodb:<table>` or `sqlite:<path>`; without it events are stored as
-//! before and no upload is kept. Reads for the `sign` side: [`UploadsStore::get`] and
-//! [`UploadsStore::list`] (newest `updatedAt` first, with an opaque cursor).
+//! `UPLOADS_STORE` is `dynamodb:<table>`, `sqlite:<path>` or a `postgres://` URL; without it
+//! events are stored as before and no upload is kept. Reads for the `sign` side:
+//! [`UploadsStore::get`] and [`UploadsStore::list`] (newest `updatedAt` first, with an opaque
+//! cursor).
 
 mod dynamodb;
 pub mod facts;
@@ -136,7 +137,7 @@ impl UploadsStore {
         not(feature = "postgres"),
         expect(
             unused_variables,
-            reason = "only PostgreSQL tables are created by a store"
+            reason = "`access` only decides whether PostgreSQL creates its tables"
         )
     )]
     pub async fn from_env(env: &Env, access: Access) -> Result<Option<Self>, StartError> {
