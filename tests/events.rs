@@ -6,6 +6,7 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
+use common::upload::stored_envelopes;
 use common::{
     FlakyProxy, Link, Spawned, aws_config, aws_env, callback_fixture, create_events_table,
     eventually, moto_endpoint, now, signed, upload_callback, upload_token,
@@ -69,16 +70,6 @@ impl Events {
     }
 }
 
-fn stored(db: &Path) -> Vec<Value> {
-    SqliteSink::open(db)
-        .unwrap()
-        .list(0, 10_000)
-        .unwrap()
-        .into_iter()
-        .map(|e| serde_json::from_str(&e.envelope).unwrap())
-        .collect()
-}
-
 #[tokio::test]
 async fn authenticated_callbacks_are_stored_once() {
     let dir = tempfile::tempdir().unwrap();
@@ -99,7 +90,7 @@ async fn authenticated_callbacks_are_stored_once() {
     let (status, body) = app.post(&signed(upload.clone(), OLD_SIGN_KEY, 300)).await;
     assert_eq!(status, 200, "a duplicate counts as written");
     assert_eq!(body["data"], json!({"id": id, "duplicate": true}));
-    let events = stored(&db);
+    let events = stored_envelopes(&db);
     assert_eq!(events.len(), 1, "stored exactly once");
     let envelope = &events[0];
     assert_eq!(envelope["id"], id.as_str());
@@ -130,7 +121,7 @@ async fn authenticated_callbacks_are_stored_once() {
             .await;
         assert_eq!(status, 200, "{name}: {body}");
     }
-    assert_eq!(stored(&db).len(), 10);
+    assert_eq!(stored_envelopes(&db).len(), 10);
     let logs = app.server.logs();
     assert!(
         !logs.contains("5285890784273533167") && !logs.contains("holiday.mp4"),
@@ -258,7 +249,10 @@ async fn bad_callbacks_are_refused_and_nothing_is_stored() {
         .await;
     assert_eq!(status, 404);
 
-    assert!(stored(&db).is_empty(), "nothing refused was stored");
+    assert!(
+        stored_envelopes(&db).is_empty(),
+        "nothing refused was stored"
+    );
 }
 
 #[tokio::test]
@@ -275,7 +269,7 @@ async fn sign_t_in_the_query_string_is_accepted() {
         )
         .await;
     assert_eq!(status, 200);
-    assert_eq!(stored(&db).len(), 1);
+    assert_eq!(stored_envelopes(&db).len(), 1);
 }
 
 #[tokio::test]
@@ -413,7 +407,7 @@ async fn sign_then_callback_names_the_uploader() {
 
     let expected =
         json!({"sub": "alice", "uploadId": issued["data"]["uploadId"], "meta": "post_77"});
-    let envelopes = stored(&db);
+    let envelopes = stored_envelopes(&db);
     assert_eq!(envelopes.len(), 2);
     for envelope in &envelopes {
         assert_eq!(envelope["uploader"], expected, "{}", envelope["eventType"]);
@@ -430,7 +424,7 @@ async fn sign_then_callback_names_the_uploader() {
     let upload = upload_callback(&forged, SIGN_KEY);
     let (status, _) = events.post(&upload).await;
     assert_eq!(status, 200);
-    let envelopes = stored(&db);
+    let envelopes = stored_envelopes(&db);
     assert_eq!(envelopes.len(), 3);
     assert_eq!(envelopes[2]["uploader"], Value::Null);
 }
@@ -615,7 +609,7 @@ async fn a_forged_attribution_token_is_stored_unattributed_and_shows_in_logs_and
     let forged = "v2.AAAAAAAAAAAAAAAAAAAAAA.AAECAwQFBgcICQoLLG4VR8Gezn85..mallory";
     let (status, _) = app.post(&upload_callback(forged, SIGN_KEY)).await;
     assert_eq!(status, 200);
-    assert_eq!(stored(&db)[0]["uploader"], Value::Null);
+    assert_eq!(stored_envelopes(&db)[0]["uploader"], Value::Null);
     // An app's own context, not one of ours, is no attempt at anything.
     let (status, _) = app
         .post(&upload_callback("my-app-context-42", SIGN_KEY))

@@ -13,10 +13,10 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::fake_vod::{FakeVod, Fault, Options, SECRET_ID, SECRET_KEY};
-use common::{Spawned, aws_config, aws_env, callback_fixture, create_uploads_table, moto_endpoint};
+use common::upload::{TestUpload, deliver, stored_envelopes};
+use common::{Spawned, aws_config, aws_env, create_uploads_table, moto_endpoint};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use vodgate::attribution::{self, Attribution, UploadId};
 use vodgate::ingest::sink::SqliteSink;
 use vodgate::ingest::uploads::limits::UploadLimits;
 use vodgate::ingest::uploads::{DynamoDbUploads, SqliteUploads, Status, UploadsStore};
@@ -36,88 +36,43 @@ const LIMITS: [(&str, &str); 3] = [
     ("UPLOAD_ALLOWED_CONTAINERS", "mp4,webm"),
 ];
 
-/// One upload vodgate signed: its id, sealed token and file.
-struct TestUpload {
-    id: String,
-    token: String,
-    file_id: String,
+/// A new upload of `sub`, as vodgate signed it.
+fn new_upload(sub: &str) -> TestUpload {
+    TestUpload::new(CONTEXT_KEY, sub, None)
 }
 
-impl TestUpload {
-    fn new(sub: &str) -> Self {
-        let upload_id = UploadId::random();
-        let token = attribution::seal(
-            &SecretList::parse(CONTEXT_KEY).unwrap(),
-            &Attribution {
-                sub: sub.into(),
-                upload_id: upload_id.clone(),
-                meta: None,
-            },
-        )
-        .unwrap();
-        Self {
-            id: upload_id.as_str().to_owned(),
-            token,
-            file_id: format!("52858907842{:08}", rand::random::<u32>() % 100_000_000),
-        }
-    }
-
-    /// Its `NewFileUpload` with `meta_data` (the fixture's, with these members replaced; `None`
-    /// for an event without `MetaData`).
-    fn uploaded(&self, meta_data: Option<Value>) -> Value {
-        let mut body = callback_fixture("new_file_upload.json");
-        let event = &mut body["FileUploadEvent"];
-        event["FileId"] = self.file_id.clone().into();
-        event["MediaBasicInfo"]["SourceInfo"]["SourceContext"] = self.token.clone().into();
-        match meta_data {
-            Some(Value::Object(changes)) => {
-                for (key, value) in changes {
-                    event["MetaData"][key] = value;
-                }
-            }
-            _ => {
-                event.as_object_mut().unwrap().remove("MetaData");
+/// `upload`'s `NewFileUpload` with `meta_data` (the fixture's, with these members replaced;
+/// `None` for an event without `MetaData`).
+fn uploaded(upload: &TestUpload, meta_data: Option<Value>) -> Value {
+    let mut body = upload.uploaded();
+    let event = &mut body["FileUploadEvent"];
+    match meta_data {
+        Some(Value::Object(changes)) => {
+            for (key, value) in changes {
+                event["MetaData"][key] = value;
             }
         }
-        body
+        _ => {
+            event.as_object_mut().unwrap().remove("MetaData");
+        }
     }
+    body
+}
 
-    /// The metadata VOD has for the file, as `DescribeMediaInfos` shows it.
-    fn meta_data(&self, body: &Value) -> Option<Value> {
-        body["FileUploadEvent"].get("MetaData").cloned()
-    }
+/// The metadata VOD has for the file of a `NewFileUpload`, as `DescribeMediaInfos` shows it.
+fn vod_meta_data(body: &Value) -> Option<Value> {
+    body["FileUploadEvent"].get("MetaData").cloned()
+}
 
-    /// A block from a review started by the upload's procedure, naming the file.
-    fn blocked(&self) -> Value {
-        let mut body = callback_fixture("review_audio_video.json");
-        let event = &mut body["ReviewAudioVideoCompleteEvent"];
-        event["Input"]["FileId"] = self.file_id.clone().into();
-        event["SessionContext"] = "".into();
-        event["Output"]["Suggestion"] = "BLOCK".into();
-        event["Output"]["Label"] = "Porn".into();
-        body
-    }
+/// A block from a review started by the upload's procedure (no context), naming the file.
+fn blocked(upload: &TestUpload) -> Value {
+    upload.reviewed("BLOCK", "")
+}
 
-    fn finished(&self) -> Value {
-        let mut body = callback_fixture("procedure_finish_ready.json");
-        let event = &mut body["ProcedureStateChangeEvent"];
-        event["FileId"] = self.file_id.clone().into();
-        event["SessionContext"] = self.token.clone().into();
-        body
-    }
-
-    fn deleted(&self) -> Value {
-        json!({"EventType": "FileDeleted", "FileDeleteEvent": {
-            "FileIdSet": [self.file_id],
-            "FileDeleteResultInfo": [{"FileId": self.file_id,
-                "DeleteParts": [{"Type": "OriginalFiles", "Definition": 0}]}]}})
-    }
-
-    /// The id of vodgate's one rejection envelope for this upload.
-    fn rejection_id(&self) -> String {
-        let digest = Sha256::digest(format!("vodgate.UploadRejected\n{}", self.id));
-        format!("vod_{}", hex::encode(&digest[..16]))
-    }
+/// The id of vodgate's one rejection envelope for `upload`.
+fn rejection_id(upload: &TestUpload) -> String {
+    let digest = Sha256::digest(format!("vodgate.UploadRejected\n{}", upload.id));
+    format!("vod_{}", hex::encode(&digest[..16]))
 }
 
 /// The `events` binary on `sink_db` (SQLite), the uploads store, the fake VOD's API and
@@ -154,29 +109,12 @@ struct Events {
 impl Events {
     /// Delivers `body` as VOD would (signed); the HTTP status.
     async fn deliver(&self, body: &Value) -> u16 {
-        reqwest::Client::new()
-            .post(format!("{}/v1/vod/events", self.base))
-            .body(common::signed(body.clone(), SIGN_KEY, 600).to_string())
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16()
+        deliver(&self.base, body, SIGN_KEY).await
     }
 
     fn envelopes(&self) -> Vec<Value> {
-        envelopes(&self.sink_db)
+        stored_envelopes(&self.sink_db)
     }
-}
-
-fn envelopes(sink_db: &Path) -> Vec<Value> {
-    SqliteSink::open(sink_db)
-        .unwrap()
-        .list(0, 10_000)
-        .unwrap()
-        .into_iter()
-        .map(|e| serde_json::from_str(&e.envelope).unwrap())
-        .collect()
 }
 
 fn rejections(envelopes: &[Value]) -> Vec<&Value> {
@@ -236,9 +174,9 @@ async fn push_deletes_what_breaks_a_limit_once_and_nothing_else() {
     ];
     let mut uploads = Vec::new();
     for (meta_data, code) in cases {
-        let upload = TestUpload::new("alice");
-        let body = upload.uploaded(Some(meta_data));
-        fake.add_media(&upload.file_id, upload.meta_data(&body));
+        let upload = new_upload("alice");
+        let body = uploaded(&upload, Some(meta_data));
+        fake.add_media(&upload.file_id, vod_meta_data(&body));
         assert_eq!(app.deliver(&body).await, 200, "{code:?}");
         uploads.push((upload, body, code));
     }
@@ -268,7 +206,7 @@ async fn push_deletes_what_breaks_a_limit_once_and_nothing_else() {
         .iter()
         .find(|e| e["fileId"] == big.file_id.as_str())
         .expect("the big one's");
-    assert_eq!(envelope["id"], big.rejection_id());
+    assert_eq!(envelope["id"], rejection_id(big));
     assert_eq!(envelope["eventType"], "vodgate.UploadRejected");
     assert_eq!(envelope["format"], "vodgate");
     assert_eq!(envelope["taskId"], Value::Null);
@@ -295,18 +233,18 @@ async fn push_deletes_what_breaks_a_limit_once_and_nothing_else() {
     );
 
     // A file vodgate did not sign (no token, unknown FileId) is never touched.
-    let stranger = TestUpload::new("mallory");
-    let mut foreign = stranger.uploaded(Some(json!({"Size": 20_000_000})));
+    let stranger = new_upload("mallory");
+    let mut foreign = uploaded(&stranger, Some(json!({"Size": 20_000_000})));
     foreign["FileUploadEvent"]["MediaBasicInfo"]["SourceInfo"]["SourceContext"] = "".into();
-    fake.add_media(&stranger.file_id, stranger.meta_data(&foreign));
+    fake.add_media(&stranger.file_id, vod_meta_data(&foreign));
     assert_eq!(app.deliver(&foreign).await, 200);
     assert_eq!(fake.deletions(), rejected);
 
     // No MetaData in the event: DescribeMediaInfos has it, and the file is over the limit.
-    let described = TestUpload::new("alice");
+    let described = new_upload("alice");
     fake.add_media(&described.file_id, Some(json!({"Size": 30_000_000})));
     let before = fake.calls("DescribeMediaInfos");
-    assert_eq!(app.deliver(&described.uploaded(None)).await, 200);
+    assert_eq!(app.deliver(&uploaded(&described, None)).await, 200);
     assert_eq!(fake.calls("DescribeMediaInfos"), before + 1);
     assert_eq!(
         status(&store, &described).await,
@@ -314,9 +252,9 @@ async fn push_deletes_what_breaks_a_limit_once_and_nothing_else() {
     );
 
     // VOD has no metadata either: kept, with a warning and a metric.
-    let unknown = TestUpload::new("alice");
+    let unknown = new_upload("alice");
     fake.add_media(&unknown.file_id, None);
-    assert_eq!(app.deliver(&unknown.uploaded(None)).await, 200);
+    assert_eq!(app.deliver(&uploaded(&unknown, None)).await, 200);
     assert_eq!(
         status(&store, &unknown).await,
         Some((Status::Uploaded, None))
@@ -324,9 +262,9 @@ async fn push_deletes_what_breaks_a_limit_once_and_nothing_else() {
     assert!(!fake.deletions().contains(&unknown.file_id));
 
     // Media VOD no longer has counts as deleted.
-    let gone = TestUpload::new("alice");
+    let gone = new_upload("alice");
     assert_eq!(
-        app.deliver(&gone.uploaded(Some(json!({"Duration": 121}))))
+        app.deliver(&uploaded(&gone, Some(json!({"Duration": 121}))))
             .await,
         200
     );
@@ -362,9 +300,9 @@ async fn push_answers_503_until_the_delete_succeeds_then_finishes_on_redelivery(
     let app = events(&fake, &db, &format!("dynamodb:{table}"), &extra);
 
     // Throttled twice: retried within the budget, done in one delivery.
-    let upload = TestUpload::new("alice");
-    let body = upload.uploaded(Some(json!({"Size": 20_000_000})));
-    fake.add_media(&upload.file_id, upload.meta_data(&body));
+    let upload = new_upload("alice");
+    let body = uploaded(&upload, Some(json!({"Size": 20_000_000})));
+    fake.add_media(&upload.file_id, vod_meta_data(&body));
     fake.inject([Fault::Throttle, Fault::Throttle]);
     assert_eq!(app.deliver(&body).await, 200);
     assert_eq!(fake.deletions(), vec![upload.file_id.clone()]);
@@ -377,9 +315,9 @@ async fn push_answers_503_until_the_delete_succeeds_then_finishes_on_redelivery(
         vec![Fault::Internal; 8],
         vec![Fault::Hang(Duration::from_secs(20))],
     ] {
-        let upload = TestUpload::new("bob");
-        let body = upload.uploaded(Some(json!({"Duration": 3600})));
-        fake.add_media(&upload.file_id, upload.meta_data(&body));
+        let upload = new_upload("bob");
+        let body = uploaded(&upload, Some(json!({"Duration": 3600})));
+        fake.add_media(&upload.file_id, vod_meta_data(&body));
         fake.inject(faults.clone());
         let started = Instant::now();
         assert_eq!(app.deliver(&body).await, 503, "{faults:?}");
@@ -393,7 +331,7 @@ async fn push_answers_503_until_the_delete_succeeds_then_finishes_on_redelivery(
         assert!(
             rejections(&app.envelopes())
                 .iter()
-                .all(|e| e["id"] != upload.rejection_id())
+                .all(|e| e["id"] != rejection_id(&upload))
         );
         assert_eq!(fake.deletions(), deleted, "{faults:?}");
 
@@ -409,7 +347,7 @@ async fn push_answers_503_until_the_delete_succeeds_then_finishes_on_redelivery(
         let found = app.envelopes();
         let mine: Vec<_> = rejections(&found)
             .into_iter()
-            .filter(|e| e["id"] == upload.rejection_id())
+            .filter(|e| e["id"] == rejection_id(&upload))
             .collect();
         assert_eq!(mine.len(), 1, "{faults:?}");
     }
@@ -438,12 +376,12 @@ async fn a_block_deletes_only_when_told_to() {
             &[("REVIEW_BLOCK_ACTION", action.to_owned())],
         );
         let store = UploadsStore::from(SqliteUploads::open(&db).unwrap());
-        let upload = TestUpload::new("alice");
-        let body = upload.uploaded(Some(json!({})));
-        fake.add_media(&upload.file_id, upload.meta_data(&body));
+        let upload = new_upload("alice");
+        let body = uploaded(&upload, Some(json!({})));
+        fake.add_media(&upload.file_id, vod_meta_data(&body));
         assert_eq!(app.deliver(&body).await, 200);
         // The review carries no context: it is the upload's through its FileId.
-        assert_eq!(app.deliver(&upload.blocked()).await, 200, "{action}");
+        assert_eq!(app.deliver(&blocked(&upload)).await, 200, "{action}");
         assert_eq!(status(&store, &upload).await, Some(expected), "{action}");
         let record = store.get(&upload.id).await.unwrap().unwrap().to_upload();
         assert_eq!(
@@ -515,12 +453,12 @@ async fn pull_confirms_only_after_the_delete(uploads: UploadsStore) {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("events.sqlite");
     let puller = puller(&fake, &db, uploads.clone());
-    let big = TestUpload::new("alice");
-    let big_body = big.uploaded(Some(json!({"Size": 10_000_001})));
-    fake.add_media(&big.file_id, big.meta_data(&big_body));
-    let fine = TestUpload::new("alice");
-    let fine_body = fine.uploaded(Some(json!({})));
-    fake.add_media(&fine.file_id, fine.meta_data(&fine_body));
+    let big = new_upload("alice");
+    let big_body = uploaded(&big, Some(json!({"Size": 10_000_001})));
+    fake.add_media(&big.file_id, vod_meta_data(&big_body));
+    let fine = new_upload("alice");
+    let fine_body = uploaded(&fine, Some(json!({})));
+    fake.add_media(&fine.file_id, vod_meta_data(&fine_body));
     let big_event = fake.push_event(big_body);
     fake.push_event(fine_body);
     // PullEvents passes; every DeleteMedia attempt of this batch is throttled.
@@ -564,10 +502,10 @@ async fn pull_confirms_only_after_the_delete(uploads: UploadsStore) {
         status(&uploads, &fine).await,
         Some((Status::Uploaded, None))
     );
-    let all = envelopes(&db);
+    let all = stored_envelopes(&db);
     let found = rejections(&all);
     assert_eq!(found.len(), 1);
-    assert_eq!(found[0]["id"], big.rejection_id());
+    assert_eq!(found[0]["id"], rejection_id(&big));
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@
 mod common;
 
 use common::postgres::PgCluster;
-use common::{Spawned, callback_fixture, signed};
+use common::{Spawned, callback_fixture};
 use serde_json::Value;
 
 const SIGN_KEY: &str = "PostgresTestCallbackKey01";
@@ -29,14 +29,7 @@ fn events(sink: &str, extra: &[(&str, &str)]) -> (Spawned, String) {
 }
 
 async fn deliver(base: &str, body: &Value) -> u16 {
-    reqwest::Client::new()
-        .post(format!("{base}/v1/vod/events"))
-        .body(signed(body.clone(), SIGN_KEY, 600).to_string())
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
+    common::upload::deliver(base, body, SIGN_KEY).await
 }
 
 fn upload_event(n: u32) -> Value {

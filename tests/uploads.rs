@@ -8,89 +8,33 @@ mod common;
 use std::path::Path;
 
 use common::postgres::PgCluster;
-use common::{
-    Spawned, aws_config, aws_env, callback_fixture, create_uploads_table, moto_endpoint, signed,
-};
+use common::upload::{TestUpload, deliver, stored_envelopes};
+use common::{Spawned, aws_config, aws_env, create_uploads_table, moto_endpoint};
 use serde_json::{Value, json};
-use vodgate::attribution::{self, Attribution, Meta, UploadId};
 use vodgate::ingest::sink::SqliteSink;
 use vodgate::ingest::uploads::{
     Access, DynamoDbUploads, Facts, SqliteUploads, Status, Update, UploadRef, UploadsStore,
 };
-use vodgate::platform::secret::SecretList;
 use vodgate::vod::callback;
 
 const SIGN_KEY: &str = "UploadsTestKey1234567890A";
 const CONTEXT_KEY: &str = "uploads-context-key-0123456789abcdef";
-const TASK_ID: &str = "1500000001-procedurev2-2e7f0c4b1f3a9d6e8c5b";
 
-/// One upload's identity: its id, sealed token and file.
-struct TestUpload {
-    id: String,
-    token: String,
-    file_id: String,
+/// The upload's events by name, as VOD sends them (unsigned).
+fn event(upload: &TestUpload, name: &str) -> Value {
+    match name {
+        "upload" => upload.uploaded(),
+        "processing" => upload.processing(),
+        "finish" => upload.finished(),
+        "review" => upload.reviewed("review", &upload.token),
+        "deleted" => upload.deleted(),
+        other => panic!("no event {other}"),
+    }
 }
 
-impl TestUpload {
-    fn new(sub: &str) -> Self {
-        let upload_id = UploadId::random();
-        let token = attribution::seal(
-            &SecretList::parse(CONTEXT_KEY).unwrap(),
-            &Attribution {
-                sub: sub.into(),
-                upload_id: upload_id.clone(),
-                meta: Some(Meta::parse("post_77").unwrap()),
-            },
-        )
-        .unwrap();
-        Self {
-            id: upload_id.as_str().to_owned(),
-            token,
-            file_id: format!("52858907842{:08}", rand::random::<u32>() % 100_000_000),
-        }
-    }
-
-    /// The upload's events by name, as VOD sends them (unsigned).
-    fn event(&self, name: &str) -> Value {
-        match name {
-            "upload" => {
-                let mut body = callback_fixture("new_file_upload.json");
-                body["FileUploadEvent"]["FileId"] = self.file_id.clone().into();
-                body["FileUploadEvent"]["MediaBasicInfo"]["SourceInfo"]["SourceContext"] =
-                    self.token.clone().into();
-                body
-            }
-            "processing" => {
-                let mut body = callback_fixture("procedure_change_processing.json");
-                let event = &mut body["ProcedureStateChangeEvent"];
-                event["TaskId"] = TASK_ID.into();
-                event["FileId"] = self.file_id.clone().into();
-                event["SessionContext"] = self.token.clone().into();
-                body
-            }
-            "finish" => {
-                let mut body = callback_fixture("procedure_finish_ready.json");
-                let event = &mut body["ProcedureStateChangeEvent"];
-                event["FileId"] = self.file_id.clone().into();
-                event["SessionContext"] = self.token.clone().into();
-                body
-            }
-            "review" => {
-                let mut body = callback_fixture("review_audio_video.json");
-                let event = &mut body["ReviewAudioVideoCompleteEvent"];
-                event["Input"]["FileId"] = self.file_id.clone().into();
-                event["SessionContext"] = self.token.clone().into();
-                event["Output"]["Suggestion"] = "review".into();
-                event["Output"]["Label"] = "Porn".into();
-                body
-            }
-            "deleted" => json!({"EventType": "FileDeleted", "FileDeleteEvent": {
-                "FileIdSet": [self.file_id],
-                "FileDeleteResultInfo": [{"FileId": self.file_id,
-                    "DeleteParts": [{"Type": "OriginalFiles", "Definition": 0}]}]}}),
-            other => panic!("no event {other}"),
-        }
-    }
+/// A new upload of `sub`, with the meta every order expects.
+fn new_upload(sub: &str) -> TestUpload {
+    TestUpload::new(CONTEXT_KEY, sub, Some("post_77"))
 }
 
 /// A fixed sample of orders of one upload's events, redeliveries included.
@@ -139,14 +83,7 @@ fn events(sink_db: &Path, uploads_store: &str, extra: &[(&str, String)]) -> (Spa
 }
 
 async fn post(base: &str, body: &Value) -> u16 {
-    reqwest::Client::new()
-        .post(format!("{base}/v1/vod/events"))
-        .body(signed(body.clone(), SIGN_KEY, 600).to_string())
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
+    deliver(base, body, SIGN_KEY).await
 }
 
 /// What every order must end in, with the upload's own id and file put in.
@@ -192,10 +129,10 @@ async fn shown(store: &UploadsStore, upload_id: &str) -> Value {
 async fn every_order_ends_in_the_same_record(base: &str, store: &UploadsStore, sink_db: &Path) {
     let mut last = None;
     for order in ORDERS {
-        let upload = TestUpload::new("alice");
+        let upload = new_upload("alice");
         for name in order {
             assert_eq!(
-                post(base, &upload.event(name)).await,
+                post(base, &event(&upload, name)).await,
                 200,
                 "{order:?}: {name}"
             );
@@ -209,16 +146,10 @@ async fn every_order_ends_in_the_same_record(base: &str, store: &UploadsStore, s
     }
 
     let upload = last.unwrap();
-    assert_eq!(post(base, &upload.event("deleted")).await, 200);
+    assert_eq!(post(base, &event(&upload, "deleted")).await, 200);
     let record = store.get(&upload.id).await.unwrap().unwrap();
     assert_eq!(record.status(), Status::Deleted);
-    let envelopes: Vec<Value> = SqliteSink::open(sink_db)
-        .unwrap()
-        .list(0, 1000)
-        .unwrap()
-        .into_iter()
-        .map(|e| serde_json::from_str(&e.envelope).unwrap())
-        .collect();
+    let envelopes = stored_envelopes(sink_db);
     let deleted = envelopes
         .iter()
         .find(|e| e["eventType"] == "FileDeleted" && e["fileId"] == upload.file_id.as_str())
@@ -237,8 +168,8 @@ async fn every_order_ends_in_the_same_record(base: &str, store: &UploadsStore, s
     );
 
     // A delete of a file nobody knows: stored unattributed, no upload touched.
-    let stranger = TestUpload::new("bob");
-    assert_eq!(post(base, &stranger.event("deleted")).await, 200);
+    let stranger = new_upload("bob");
+    assert_eq!(post(base, &event(&stranger, "deleted")).await, 200);
     assert!(store.get(&stranger.id).await.unwrap().is_none());
 }
 
@@ -282,18 +213,18 @@ fn update(upload: &UploadRef, body: &Value) -> Update {
 /// Two store instances (two processes' worth) apply `PROCESSING`, `FINISH` and ten reviews,
 /// each with its own label, all at once: every one of them is in the record.
 async fn concurrent_writers_lose_nothing(a: UploadsStore, b: UploadsStore) {
-    let test = TestUpload::new("carol");
+    let test = new_upload("carol");
     let upload = UploadRef {
         upload_id: test.id.clone(),
         sub: "carol".into(),
         meta: None,
     };
     let mut updates = vec![
-        update(&upload, &test.event("processing")),
-        update(&upload, &test.event("finish")),
+        update(&upload, &event(&test, "processing")),
+        update(&upload, &event(&test, "finish")),
     ];
     for n in 0..10 {
-        let mut review = test.event("review");
+        let mut review = event(&test, "review");
         review["ReviewAudioVideoCompleteEvent"]["Output"]["Label"] = format!("label-{n:02}").into();
         updates.push(update(&upload, &review));
     }
@@ -347,10 +278,10 @@ async fn listing_pages_newest_first(store: UploadsStore) {
             sub: sub.clone(),
             meta: None,
         };
-        let test = TestUpload::new(&sub);
+        let test = new_upload(&sub);
         store
             .apply(
-                &update(&upload, &test.event("processing")),
+                &update(&upload, &event(&test, "processing")),
                 1_800_000_000 + n,
             )
             .await
@@ -364,7 +295,7 @@ async fn listing_pages_newest_first(store: UploadsStore) {
     };
     store
         .apply(
-            &update(&bob, &TestUpload::new("bob").event("processing")),
+            &update(&bob, &event(&new_upload("bob"), "processing")),
             1_800_000_009,
         )
         .await
@@ -427,11 +358,11 @@ async fn a_failed_update_answers_503_and_the_redelivery_applies_it() {
         &store_spec,
         &[("EVENT_STORE_TIMEOUT_SECONDS", "1".to_owned())],
     );
-    let upload = TestUpload::new("dave");
+    let upload = new_upload("dave");
     // Another process holds the uploads database's write lock.
     let lock = rusqlite::Connection::open(&uploads_db).unwrap();
     lock.execute_batch("BEGIN IMMEDIATE").unwrap();
-    assert_eq!(post(&base, &upload.event("upload")).await, 503);
+    assert_eq!(post(&base, &event(&upload, "upload")).await, 503);
     lock.execute_batch("ROLLBACK").unwrap();
     // The log line is written before the answer, and read from the pipe a moment later.
     common::eventually("the store failure in the log", || {
@@ -445,7 +376,7 @@ async fn a_failed_update_answers_503_and_the_redelivery_applies_it() {
     .await;
     assert!(!server.logs().contains(&upload.token), "no tokens in logs");
     // VOD delivers again: the envelope is a duplicate, the update goes through.
-    assert_eq!(post(&base, &upload.event("upload")).await, 200);
+    assert_eq!(post(&base, &event(&upload, "upload")).await, 200);
     let store = UploadsStore::from(SqliteUploads::open(&uploads_db).unwrap());
     let record = store.get(&upload.id).await.unwrap().unwrap();
     assert_eq!(record.status(), Status::Uploaded);

@@ -6,6 +6,7 @@ pub mod fake_vod;
 pub mod lambda_runtime;
 pub mod postgres;
 pub mod scf_runtime;
+pub mod upload;
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
