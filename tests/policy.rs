@@ -12,7 +12,9 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::fake_vod::{FakeVod, Fault, Options, SECRET_ID, SECRET_KEY};
+use common::fake_vod::{
+    FakeVod, Fault, Options, SECRET_ID, SECRET_KEY, pull_keys, pull_timings_for_3s,
+};
 use common::upload::{TestUpload, deliver, stored_envelopes};
 use common::{Spawned, aws_config, aws_env, create_uploads_table, moto_endpoint};
 use serde_json::{Value, json};
@@ -21,10 +23,7 @@ use vodgate::ingest::sink::SqliteSink;
 use vodgate::ingest::uploads::limits::UploadLimits;
 use vodgate::ingest::uploads::{DynamoDbUploads, SqliteUploads, Status, UploadsStore};
 use vodgate::platform::config::Env;
-use vodgate::platform::keys::Keys;
-use vodgate::platform::secret::{Secret, SecretList};
-use vodgate::pull::{PullKeys, PullReport, PullTimings, Puller};
-use vodgate::vod::api::{ApiCredentials, Endpoint, RetryPolicy, VodApi};
+use vodgate::pull::{PullReport, Puller};
 
 const SUB_APP: u64 = 1_500_000_001;
 const CONTEXT_KEY: &str = "policy-test-context-key-0123456789abcdef";
@@ -405,37 +404,14 @@ async fn a_block_deletes_only_when_told_to() {
 /// VOD's confirm window, scaled down (with room for moto's first answers).
 const CONFIRM_WINDOW: Duration = Duration::from_secs(3);
 
-/// Scaled-down production timings: every step inside [`CONFIRM_WINDOW`].
-fn timings() -> PullTimings {
-    PullTimings {
-        pull_timeout: Duration::from_millis(800),
-        confirm_timeout: Duration::from_millis(300),
-        store_budget: Duration::from_secs(2),
-        confirm_by: Duration::from_millis(2500),
-        margin: Duration::from_millis(300),
-        idle_backoff: Duration::from_millis(50),
-    }
-}
-
 fn puller(fake: &FakeVod, sink_db: &Path, uploads: UploadsStore) -> Puller {
-    let api = VodApi::new(Endpoint::parse(&fake.url()).unwrap(), Some(SUB_APP))
-        .unwrap()
-        .with_retry(RetryPolicy {
-            attempts: 4,
-            base_delay: Duration::from_millis(10),
-            max_delay: Duration::from_millis(40),
-        });
-    let keys = Keys::fixed(PullKeys::new(
-        ApiCredentials::new(SECRET_ID, Secret::new(SECRET_KEY)),
-        Some(SecretList::parse(CONTEXT_KEY).unwrap()),
-    ));
     let limits = UploadLimits::from_env(&Env::from_pairs(LIMITS)).unwrap();
     Puller::new(
-        api,
-        keys,
+        fake.api(Some(SUB_APP), 4),
+        pull_keys(SECRET_KEY, CONTEXT_KEY),
         SqliteSink::open(sink_db).unwrap(),
         Duration::from_secs(2),
-        timings(),
+        pull_timings_for_3s(),
     )
     .with_uploads(Some(uploads))
     .with_limits(limits)

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::fake_vod::{FakeVod, Fault, Options, SECRET_ID, SECRET_KEY, StoreCheck};
+use common::fake_vod::{FakeVod, Fault, Options, SECRET_ID, SECRET_KEY, StoreCheck, pull_keys};
 use common::lambda_runtime::RuntimeApi;
 use common::scf_runtime::ScfRuntime;
 use common::{
@@ -24,10 +24,8 @@ use vodgate::attribution::{self, Attribution, Meta, UploadId};
 use vodgate::ingest::sink::{DynamoDbSink, Sink, SqliteSink};
 use vodgate::ingest::uploads::{SqliteUploads, Status, UploadsStore};
 use vodgate::platform::config::Env;
-use vodgate::platform::keys::Keys;
-use vodgate::platform::secret::{Secret, SecretList};
-use vodgate::pull::{PullKeys, PullReport, PullTimings, Puller};
-use vodgate::vod::api::{ApiCredentials, Endpoint, RetryPolicy, VodApi};
+use vodgate::platform::secret::SecretList;
+use vodgate::pull::{PullReport, PullTimings, Puller};
 
 const SUB_APP: u64 = 1_500_000_001;
 const CONTEXT_KEY: &str = "pull-context-key-0123456789abcdefgh";
@@ -51,22 +49,15 @@ fn timings() -> PullTimings {
     }
 }
 
-fn api(fake: &FakeVod) -> VodApi {
-    VodApi::new(Endpoint::parse(&fake.url()).unwrap(), Some(SUB_APP))
-        .unwrap()
-        .with_retry(RetryPolicy {
-            attempts: 6,
-            base_delay: Duration::from_millis(10),
-            max_delay: Duration::from_millis(40),
-        })
-}
-
 fn puller_with(fake: &FakeVod, sink: Sink, secret_key: &str, timings: PullTimings) -> Puller {
-    let keys = Keys::fixed(PullKeys::new(
-        ApiCredentials::new(SECRET_ID, Secret::new(secret_key)),
-        Some(SecretList::parse(CONTEXT_KEY).unwrap()),
-    ));
-    Puller::new(api(fake), keys, sink, Duration::from_millis(500), timings)
+    let keys = pull_keys(secret_key, CONTEXT_KEY);
+    Puller::new(
+        fake.api(Some(SUB_APP), 6),
+        keys,
+        sink,
+        Duration::from_millis(500),
+        timings,
+    )
 }
 
 fn puller(fake: &FakeVod, sink: Sink) -> Puller {

@@ -14,14 +14,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use common::fake_vod::{FakeVod, Options, SECRET_ID, SECRET_KEY};
+use common::fake_vod::{FakeVod, Options, SECRET_KEY, pull_keys, pull_timings_for_3s};
 use common::{Spawned, callback_fixture, root, signed};
 use serde_json::{Value, json};
 use vodgate::ingest::sink::{SqliteSink, WebhookSecrets, WebhookSink};
 use vodgate::platform::keys::Keys;
-use vodgate::platform::secret::{Secret, SecretList};
-use vodgate::pull::{PullKeys, PullTimings, Puller};
-use vodgate::vod::api::{ApiCredentials, Endpoint, RetryPolicy, VodApi};
+use vodgate::pull::Puller;
 
 const SIGN_KEY: &str = "WebhookTestCallbackKey012";
 const CONTEXT_KEY: &str = "webhook-test-context-key-0123456789abcdef";
@@ -221,30 +219,12 @@ async fn pull_confirms_only_what_the_receiver_took() {
         Arc::new(Keys::fixed(WebhookSecrets::parse(&secrets[0]).unwrap())),
     )
     .unwrap();
-    let api = VodApi::new(Endpoint::parse(&fake.url()).unwrap(), None)
-        .unwrap()
-        .with_retry(RetryPolicy {
-            attempts: 3,
-            base_delay: Duration::from_millis(10),
-            max_delay: Duration::from_millis(40),
-        });
-    let keys = Keys::fixed(PullKeys::new(
-        ApiCredentials::new(SECRET_ID, Secret::new(SECRET_KEY)),
-        Some(SecretList::parse(CONTEXT_KEY).unwrap()),
-    ));
     let puller = Puller::new(
-        api,
-        keys,
+        fake.api(None, 3),
+        pull_keys(SECRET_KEY, CONTEXT_KEY),
         vodgate::ingest::sink::Sink::Webhook(webhook),
         Duration::from_secs(2),
-        PullTimings {
-            pull_timeout: Duration::from_millis(800),
-            confirm_timeout: Duration::from_millis(300),
-            store_budget: Duration::from_secs(2),
-            confirm_by: Duration::from_millis(2500),
-            margin: Duration::from_millis(300),
-            idle_backoff: Duration::from_millis(50),
-        },
+        pull_timings_for_3s(),
     );
     let body = event();
     let index = fake.push_event(body.clone());

@@ -38,7 +38,10 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::{Map, Value, json};
-use vodgate::platform::secret::Secret;
+use vodgate::platform::keys::Keys;
+use vodgate::platform::secret::{Secret, SecretList};
+use vodgate::pull::{PullKeys, PullTimings};
+use vodgate::vod::api::{ApiCredentials, Endpoint, RetryPolicy, VodApi};
 use vodgate::vod::tc3;
 
 pub const SECRET_ID: &str = "AKIDfakeVodTestSecretId01";
@@ -167,6 +170,18 @@ impl FakeVod {
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         Self { addr, ..fake }
+    }
+
+    /// A VOD API client for this fake (as sub-application `sub_app`), trying a call up to
+    /// `attempts` times, 10 to 40 ms apart.
+    pub fn api(&self, sub_app: Option<u64>, attempts: u32) -> VodApi {
+        VodApi::new(Endpoint::parse(&self.url()).unwrap(), sub_app)
+            .unwrap()
+            .with_retry(RetryPolicy {
+                attempts,
+                base_delay: Duration::from_millis(10),
+                max_delay: Duration::from_millis(40),
+            })
     }
 
     pub fn url(&self) -> String {
@@ -585,4 +600,26 @@ fn describe_media_infos(fake: &FakeVod, params: &Map<String, Value>) -> Response
     fields.insert("MediaInfoSet".into(), found.into());
     fields.insert("NotExistFileIdSet".into(), missing.into());
     ok(fields)
+}
+
+/// Pull mode's keys: the fake's secret id with `secret_key` (the fake's [`SECRET_KEY`], or another
+/// to be refused), and the attribution key `context_key`.
+pub fn pull_keys(secret_key: &str, context_key: &str) -> Keys<PullKeys> {
+    Keys::fixed(PullKeys::new(
+        ApiCredentials::new(SECRET_ID, Secret::new(secret_key)),
+        Some(SecretList::parse(context_key).unwrap()),
+    ))
+}
+
+/// Production's pull timings scaled down to a fake whose confirm window is 3 s: every step inside
+/// it.
+pub fn pull_timings_for_3s() -> PullTimings {
+    PullTimings {
+        pull_timeout: Duration::from_millis(800),
+        confirm_timeout: Duration::from_millis(300),
+        store_budget: Duration::from_secs(2),
+        confirm_by: Duration::from_millis(2500),
+        margin: Duration::from_millis(300),
+        idle_backoff: Duration::from_millis(50),
+    }
 }
