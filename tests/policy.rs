@@ -140,13 +140,18 @@ fn limits_env() -> Vec<(&'static str, String)> {
     LIMITS.iter().map(|(k, v)| (*k, (*v).to_owned())).collect()
 }
 
-#[tokio::test]
-async fn push_deletes_what_breaks_a_limit_once_and_nothing_else() {
-    let fake = FakeVod::start(Options {
+/// The fake VOD, as the sub-application the functions are configured for.
+async fn fake_vod() -> FakeVod {
+    FakeVod::start(Options {
         sub_app_id: Some(SUB_APP),
         ..Options::default()
     })
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn push_deletes_what_breaks_a_limit_once_and_nothing_else() {
+    let fake = fake_vod().await;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("events.sqlite");
     let app = events(
@@ -285,11 +290,7 @@ async fn push_deletes_what_breaks_a_limit_once_and_nothing_else() {
 
 #[tokio::test]
 async fn push_answers_503_until_the_delete_succeeds_then_finishes_on_redelivery() {
-    let fake = FakeVod::start(Options {
-        sub_app_id: Some(SUB_APP),
-        ..Options::default()
-    })
-    .await;
+    let fake = fake_vod().await;
     let (store, table) = dynamodb_store().await;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("events.sqlite");
@@ -354,11 +355,7 @@ async fn push_answers_503_until_the_delete_succeeds_then_finishes_on_redelivery(
 
 #[tokio::test]
 async fn a_block_deletes_only_when_told_to() {
-    let fake = FakeVod::start(Options {
-        sub_app_id: Some(SUB_APP),
-        ..Options::default()
-    })
-    .await;
+    let fake = fake_vod().await;
     for (action, expected) in [
         (
             "delete",
