@@ -67,6 +67,45 @@ async fn secret_wins_over_env_and_refreshes_after_ttl() {
     assert_eq!(*keys.current().await, "from-secret-2");
 }
 
+/// The parts of one function that read the same secret at a cold start (its keys, the webhook
+/// secret, the database password) share one fetch: the second reader, just after the first, gets
+/// the value the first fetched even though the secret has changed since; a reader after the
+/// sharing window (30 s, half of [`TTL`], on tokio's clock) fetches again.
+#[tokio::test]
+async fn readers_of_one_secret_share_a_fetch() {
+    let client = client().await;
+    let arn = create_secret(&client, json!({"VOD_SECRET_KEY": "fetched-once"})).await;
+    let env = Env::default();
+    let load = || {
+        let source = SecretsManager::new(client.clone(), arn.clone(), TTL);
+        Keys::load(&env, Some(source), vod_key)
+    };
+    let first = load().await.unwrap();
+    client
+        .put_secret_value()
+        .secret_id(&arn)
+        .secret_string(json!({"VOD_SECRET_KEY": "fetched-again"}).to_string())
+        .send()
+        .await
+        .unwrap();
+    let second = load().await.unwrap();
+    assert_eq!(*first.current().await, "fetched-once");
+    assert_eq!(
+        *second.current().await,
+        "fetched-once",
+        "one fetch served both"
+    );
+
+    advance_clock(Duration::from_secs(31)).await;
+    let third = load().await.unwrap();
+    assert_eq!(*third.current().await, "fetched-again");
+    assert_eq!(
+        *first.current().await,
+        "fetched-once",
+        "fresh until its TTL"
+    );
+}
+
 #[tokio::test]
 async fn failed_refresh_keeps_serving_the_last_good_keys() {
     let client = client().await;

@@ -16,9 +16,17 @@
 //!
 //! Each function turns a [`KeySet`] into the keys it actually uses (parsed lists, decoding keys)
 //! once per fetch, not once per request: [`Keys<T>`] holds that derived value.
+//!
+//! Several parts of one function read the same secret: the events function its own keys, the
+//! webhook secret and the database password (once for the sink, once for the uploads store). They
+//! load at the same cold start and fall due for refresh together, so one fetch serves every reader
+//! of a secret for [`SHARED_FOR`] (at most half its TTL): one GetSecretValue per cold start,
+//! not one per part. Fetches of a secret also wait for one already in flight rather than start
+//! another. The value is kept for that purpose by secret id, process-wide, like the AWS SDK
+//! configuration ([`crate::platform::aws`]).
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, RwLock};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, LazyLock, Mutex, RwLock};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -58,6 +66,15 @@ const MIN_ENTRY_LEN: [(&str, usize, &str); 2] = [
 const DEFAULT_TTL: Duration = Duration::from_secs(300);
 const FETCH_TIMEOUT: Duration = Duration::from_secs(3);
 const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(30);
+/// How long one fetch of a secret serves its other readers (at most half the TTL), so keys are
+/// at most the TTL plus this old.
+const SHARED_FOR: Duration = Duration::from_secs(30);
+
+/// A secret's last fetch (when, and its value), shared by every reader of that secret.
+type LastFetch = Arc<tokio::sync::Mutex<Option<(Instant, Arc<Secret>)>>>;
+
+/// The last fetch of each secret this process reads, by secret id.
+static LAST_FETCHES: LazyLock<Mutex<HashMap<String, LastFetch>>> = LazyLock::new(Mutex::default);
 /// Refresh failures in a row logged as warnings before they become errors.
 const QUIET_FAILURES: u32 = 3;
 
@@ -173,15 +190,23 @@ pub struct SecretsManager {
     client: aws_sdk_secretsmanager::Client,
     secret_id: String,
     ttl: Duration,
+    last: LastFetch,
 }
 
 impl SecretsManager {
     /// `secret_id` is the ARN (or name); `ttl` how long a fetched value is fresh.
     pub fn new(client: aws_sdk_secretsmanager::Client, secret_id: String, ttl: Duration) -> Self {
+        let last = LAST_FETCHES
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(secret_id.clone())
+            .or_default()
+            .clone();
         Self {
             client,
             secret_id,
             ttl,
+            last,
         }
     }
 
@@ -200,7 +225,21 @@ impl SecretsManager {
         )))
     }
 
-    async fn fetch(&self) -> Result<String, SecretReadError> {
+    /// The secret's value: the last fetch of it, if it is younger than [`SHARED_FOR`] and half
+    /// the TTL, else a new one (waiting for one in flight). Failures are not kept.
+    async fn fetch(&self) -> Result<Arc<Secret>, SecretReadError> {
+        let mut last = self.last.lock().await;
+        if let Some((at, value)) = &*last
+            && at.elapsed() < SHARED_FOR.min(self.ttl / 2)
+        {
+            return Ok(value.clone());
+        }
+        let value = Arc::new(Secret::new(self.get_secret_value().await?));
+        *last = Some((Instant::now(), value.clone()));
+        Ok(value)
+    }
+
+    async fn get_secret_value(&self) -> Result<String, SecretReadError> {
         let call = self
             .client
             .get_secret_value()
@@ -260,7 +299,7 @@ impl<T> Keys<T> {
             return Ok(Self::fixed(derive(&env_keys)?));
         };
         let json = source.fetch().await.map_err(StartError::Fetch)?;
-        let value = merge(&env_keys, &json, derive).map_err(|e| match e {
+        let value = merge(&env_keys, json.expose(), derive).map_err(|e| match e {
             MergeError::Format(e) => StartError::Fetch(e.into()),
             MergeError::Config(e) => StartError::Config(e),
         })?;
@@ -286,9 +325,8 @@ impl<T> Keys<T> {
             && refresh.is_due()
         {
             let refreshed = match refresh.source.fetch().await {
-                Ok(json) => {
-                    merge(&refresh.env, &json, refresh.derive).map_err(|error| error.to_string())
-                }
+                Ok(json) => merge(&refresh.env, json.expose(), refresh.derive)
+                    .map_err(|error| error.to_string()),
                 Err(error) => Err(error.to_string()),
             };
             let next = match refreshed {
