@@ -277,15 +277,22 @@ async fn push_deletes_what_breaks_a_limit_once_and_nothing_else() {
         Some((Status::Rejected, Some("too_long".into())))
     );
 
-    let logs = app.server.logs();
-    assert!(
-        logs.contains("upload limits not checked")
-            && logs.contains("missing=Size,Duration,Container"),
-        "{logs}"
-    );
-    let stdout = app.server.stdout();
-    assert!(stdout.contains("\"UploadsUnchecked\":1"), "{stdout}");
-    assert!(stdout.contains("\"UploadsRejected\":1"), "{stdout}");
+    // Lines are read from the pipes a moment after the answers they go with.
+    common::eventually("the warning in the log", || {
+        let logs = app.server.logs();
+        (logs.contains("upload limits not checked")
+            && logs.contains("missing=Size,Duration,Container"))
+        .then_some(())
+        .ok_or(logs)
+    })
+    .await;
+    common::eventually("the metrics on stdout", || {
+        let stdout = app.server.stdout();
+        (stdout.contains("\"UploadsUnchecked\":1") && stdout.contains("\"UploadsRejected\":1"))
+            .then_some(())
+            .ok_or(stdout)
+    })
+    .await;
 }
 
 #[tokio::test]

@@ -195,8 +195,14 @@ async fn tls_verifies_the_server_against_sslrootcert() {
         &[("EVENT_STORE_TIMEOUT_SECONDS", "3")],
     );
     assert_eq!(deliver(&base, &upload_event(2)).await, 503);
-    let logs = server.logs();
-    assert!(logs.contains("TLS") || logs.contains("tls"), "{logs}");
+    // The answer can overtake the log line that explains it: wait for the line.
+    common::eventually("the TLS failure in the log", || {
+        let logs = server.logs();
+        (logs.contains("TLS") || logs.contains("tls"))
+            .then_some(())
+            .ok_or(logs)
+    })
+    .await;
     let client = PgCluster::client(&plain).await;
     let count: i64 = client
         .query_one("SELECT count(*) FROM vodgate_events", &[])
